@@ -1,0 +1,214 @@
+import { readFileSync } from 'node:fs'
+import { extname } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
+
+/**
+ * The whole configuration: one zod schema, environment variables over an optional file named by
+ * SAGEGATE_CONFIG (JSON or YAML). Every problem is collected before failing, so an operator fixes a
+ * bad configuration in one go.
+ */
+
+const MiB = 1024 * 1024
+const GiB = 1024 * MiB
+
+// SageMaker's EndpointName constraint (sagemaker-runtime service model, API 2017-05-13).
+const endpointNamePattern = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/
+// Routable names appear in URLs: keep them to a safe, unambiguous alphabet.
+const modelNamePattern = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/
+const mediaTypePattern = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+*-]+$/
+
+const mediaType = z
+  .string()
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(z.string().regex(mediaTypePattern, 'must be a media type such as video/mp4'))
+
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+const bucketName = z.string().min(3).max(63).regex(/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/, 'must be a valid S3 bucket name')
+const keyPrefix = z.string().max(256).regex(/^(?:[A-Za-z0-9!_.*'()-]+\/)*$/, 'must be empty or end with "/"')
+// S3 multipart: parts of at least 5 MiB (all but the last); memory per upload ≈ queueSize × partSize.
+const partSizeBytes = z.number().int().min(5 * MiB).max(512 * MiB)
+const queueSize = z.number().int().min(1).max(32)
+const portNumber = z.number().int().min(0).max(65535)
+
+const asyncModelSchema = z.strictObject({
+  mode: z.literal('async'),
+  endpointName: z.string().min(1).max(63).regex(endpointNamePattern, 'must match the SageMaker EndpointName pattern'),
+  contentTypes: z.array(mediaType).min(1),
+  // InvokeEndpointAsync takes payloads up to 1 GB through S3.
+  maxBytes: z.number().int().positive().max(GiB),
+  accept: z.string().min(1).max(1024).optional(),
+  // InvokeEndpointAsync limits: RequestTTLSeconds 60-21600, InvocationTimeoutSeconds 1-3600.
+  ttlSeconds: z.number().int().min(60).max(21600).default(21600),
+  invocationTimeoutSeconds: z.number().int().min(1).max(3600).default(900),
+  description: z.string().max(500).optional(),
+})
+
+export const modelSchema = z.discriminatedUnion('mode', [asyncModelSchema])
+
+const fileSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().min(1).optional(),
+      port: portNumber.optional(),
+      logLevel: logLevel.optional(),
+      trustProxy: z.boolean().optional(),
+    })
+    .optional(),
+  aws: z
+    .strictObject({
+      region: z.string().min(1).optional(),
+      s3Endpoint: z.url().optional(),
+      sageMakerRuntimeEndpoint: z.url().optional(),
+      s3ForcePathStyle: z.boolean().optional(),
+    })
+    .optional(),
+  storage: z
+    .strictObject({
+      bucket: bucketName.optional(),
+      prefix: keyPrefix.optional(),
+    })
+    .optional(),
+  upload: z
+    .strictObject({
+      partSizeBytes: partSizeBytes.optional(),
+      queueSize: queueSize.optional(),
+    })
+    .optional(),
+  local: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      dataDir: z.string().min(1).optional(),
+      s3Port: portNumber.optional(),
+      sageMakerPort: portNumber.optional(),
+    })
+    .optional(),
+  models: z.record(z.string().regex(modelNamePattern, 'model names are lowercase letters, digits, ".", "_" and "-"'), modelSchema).optional(),
+})
+
+export type FileConfig = z.infer<typeof fileSchema>
+export type ModelConfig = z.infer<typeof modelSchema>
+export type AsyncModelConfig = z.infer<typeof asyncModelSchema>
+
+const num = <T extends z.ZodNumber>(schema: T) => z.coerce.number().pipe(schema)
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
+
+/** Environment variables and the configuration keys they set. */
+const envSchema = z.object({
+  SAGEGATE_CONFIG: z.string().min(1).optional(),
+  HOST: z.string().min(1).optional(),
+  PORT: num(portNumber).optional(),
+  LOG_LEVEL: logLevel.optional(),
+  SAGEGATE_TRUST_PROXY: bool.optional(),
+  AWS_REGION: z.string().min(1).optional(),
+  SAGEGATE_S3_ENDPOINT: z.url().optional(),
+  SAGEGATE_SAGEMAKER_ENDPOINT: z.url().optional(),
+  SAGEGATE_S3_FORCE_PATH_STYLE: bool.optional(),
+  SAGEGATE_BUCKET: bucketName.optional(),
+  SAGEGATE_PREFIX: keyPrefix.optional(),
+  SAGEGATE_UPLOAD_PART_SIZE_BYTES: num(partSizeBytes).optional(),
+  SAGEGATE_UPLOAD_QUEUE_SIZE: num(queueSize).optional(),
+  SAGEGATE_LOCAL: bool.optional(),
+  SAGEGATE_DATA_DIR: z.string().min(1).optional(),
+  LOCAL_S3_PORT: num(portNumber).optional(),
+  LOCAL_SAGEMAKER_PORT: num(portNumber).optional(),
+})
+
+export interface Config {
+  server: { host: string; port: number; logLevel: string; trustProxy: boolean }
+  aws: { region: string; s3Endpoint?: string; sageMakerRuntimeEndpoint?: string; s3ForcePathStyle: boolean }
+  storage: { bucket: string; prefix: string }
+  upload: { partSizeBytes: number; queueSize: number }
+  local: { enabled: boolean; dataDir: string; s3Port: number; sageMakerPort: number }
+  models: Record<string, ModelConfig>
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+function issuesOf(error: z.ZodError, where: (path: PropertyKey[]) => string): string[] {
+  return error.issues.map((issue) => `${where(issue.path)}: ${issue.message}`)
+}
+
+function readConfigFile(path: string): unknown {
+  const text = readFileSync(path, 'utf8')
+  const ext = extname(path).toLowerCase()
+  return ext === '.json' ? JSON.parse(text) : parseYaml(text)
+}
+
+/** Drop undefined members so that `{...file, ...env}` merges keep file values. */
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+/**
+ * Reads the configuration from `env` (and the file it names). Throws a ConfigError naming every bad
+ * key — environment variables by their name, file keys by their path — at once.
+ */
+export function loadConfig(env: Record<string, string | undefined>, readFile: (path: string) => unknown = readConfigFile): Config {
+  const problems: string[] = []
+  const envResult = envSchema.safeParse(env)
+  if (!envResult.success) problems.push(...issuesOf(envResult.error, (p) => String(p[0])))
+  const e = envResult.success ? envResult.data : ({} as z.infer<typeof envSchema>)
+
+  let file: FileConfig = {}
+  const filePath = env.SAGEGATE_CONFIG
+  if (filePath !== undefined && filePath !== '') {
+    let raw: unknown
+    try {
+      raw = readFile(filePath) ?? {}
+    } catch (err) {
+      problems.push(`SAGEGATE_CONFIG: cannot read ${filePath}: ${(err as Error).message}`)
+    }
+    if (raw !== undefined) {
+      const fileResult = fileSchema.safeParse(raw)
+      if (fileResult.success) file = fileResult.data
+      else problems.push(...issuesOf(fileResult.error, (p) => `${filePath}: ${p.map(String).join('.') || '(root)'}`))
+    }
+  }
+
+  const merged = {
+    server: { ...file.server, ...defined({ host: e.HOST, port: e.PORT, logLevel: e.LOG_LEVEL, trustProxy: e.SAGEGATE_TRUST_PROXY }) },
+    aws: {
+      ...file.aws,
+      ...defined({ region: e.AWS_REGION, s3Endpoint: e.SAGEGATE_S3_ENDPOINT, sageMakerRuntimeEndpoint: e.SAGEGATE_SAGEMAKER_ENDPOINT, s3ForcePathStyle: e.SAGEGATE_S3_FORCE_PATH_STYLE }),
+    },
+    storage: { ...file.storage, ...defined({ bucket: e.SAGEGATE_BUCKET, prefix: e.SAGEGATE_PREFIX }) },
+    upload: { ...file.upload, ...defined({ partSizeBytes: e.SAGEGATE_UPLOAD_PART_SIZE_BYTES, queueSize: e.SAGEGATE_UPLOAD_QUEUE_SIZE }) },
+    local: { ...file.local, ...defined({ enabled: e.SAGEGATE_LOCAL, dataDir: e.SAGEGATE_DATA_DIR, s3Port: e.LOCAL_S3_PORT, sageMakerPort: e.LOCAL_SAGEMAKER_PORT }) },
+    models: file.models,
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  const m: FileConfig = merged
+
+  // With no AWS configuration at all, run on the embedded local stack.
+  const pointedAtAws = m.storage?.bucket !== undefined
+  const localEnabled = m.local?.enabled ?? !pointedAtAws
+  if (!localEnabled && m.storage?.bucket === undefined) {
+    throw new ConfigError(['storage.bucket (SAGEGATE_BUCKET): required when the local stack is disabled'])
+  }
+  return {
+    server: { host: m.server?.host ?? '127.0.0.1', port: m.server?.port ?? 3000, logLevel: m.server?.logLevel ?? 'info', trustProxy: m.server?.trustProxy ?? false },
+    aws: {
+      region: m.aws?.region ?? 'us-east-1',
+      ...(m.aws?.s3Endpoint !== undefined ? { s3Endpoint: m.aws.s3Endpoint } : {}),
+      ...(m.aws?.sageMakerRuntimeEndpoint !== undefined ? { sageMakerRuntimeEndpoint: m.aws.sageMakerRuntimeEndpoint } : {}),
+      s3ForcePathStyle: m.aws?.s3ForcePathStyle ?? m.aws?.s3Endpoint !== undefined,
+    },
+    storage: { bucket: m.storage?.bucket ?? 'sagegate-local', prefix: m.storage?.prefix ?? 'sagegate/' },
+    upload: { partSizeBytes: m.upload?.partSizeBytes ?? 8 * MiB, queueSize: m.upload?.queueSize ?? 4 },
+    local: { enabled: localEnabled, dataDir: m.local?.dataDir ?? '.data', s3Port: m.local?.s3Port ?? 0, sageMakerPort: m.local?.sageMakerPort ?? 0 },
+    models: m.models ?? {},
+  }
+}
+
+/** Validates a models map given in code (tests, the local stack's defaults). */
+export function parseModels(models: unknown): Record<string, ModelConfig> {
+  const result = fileSchema.shape.models.safeParse(models)
+  if (!result.success) throw new ConfigError(issuesOf(result.error, (p) => `models.${p.map(String).join('.')}`))
+  return result.data ?? {}
+}

@@ -1,0 +1,81 @@
+import { Transform, type Readable, type TransformCallback } from 'node:stream'
+
+/**
+ * Counts bytes as they pass and fails the stream as soon as the count crosses `maxBytes`, so an
+ * oversize upload is stopped at the first byte too many instead of after it has been stored.
+ */
+export class ByteLimiter extends Transform {
+  bytes = 0
+  constructor(
+    private readonly maxBytes: number,
+    private readonly onLimit: () => Error,
+  ) {
+    super()
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length
+    if (this.bytes > this.maxBytes) callback(this.onLimit())
+    else callback(null, chunk)
+  }
+}
+
+/**
+ * Reads at least `n` bytes (fewer if the stream ends first) from a paused stream and puts them back,
+ * so the caller can inspect the head of a body and still hand on the whole stream.
+ */
+export async function peek(stream: Readable, n: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let length = 0
+  while (length < n) {
+    const chunk = stream.read() as Buffer | null
+    if (chunk !== null) {
+      chunks.push(chunk)
+      length += chunk.length
+      continue
+    }
+    if (stream.readableEnded || stream.destroyed) break
+    const ended = await new Promise<boolean>((resolve, reject) => {
+      const cleanup = () => {
+        stream.off('readable', onReadable)
+        stream.off('end', onEnd)
+        stream.off('error', onError)
+        stream.off('close', onEnd)
+      }
+      const onReadable = () => (cleanup(), resolve(false))
+      const onEnd = () => (cleanup(), resolve(true))
+      const onError = (err: Error) => (cleanup(), reject(err))
+      stream.on('readable', onReadable)
+      stream.on('end', onEnd)
+      stream.on('error', onError)
+      stream.on('close', onEnd)
+    })
+    if (ended) {
+      // 'end' is only emitted after a read() that returns null at the end: drain what is left.
+      const rest = stream.read() as Buffer | null
+      if (rest !== null) chunks.push(rest)
+      break
+    }
+  }
+  const head = Buffer.concat(chunks)
+  if (head.length > 0 && !stream.readableEnded) stream.unshift(head)
+  return head
+}
+
+/**
+ * Pipes `source` through a ByteLimiter without tying their lifetimes together: when the limit is
+ * crossed the limiter fails but the source (an HTTP request) is only unpiped, not destroyed, so the
+ * gateway can still answer 413 on the same connection. Errors of the source fail the limiter.
+ */
+export function limitBody(source: Readable, maxBytes: number, onLimit: () => Error): ByteLimiter {
+  const limiter = new ByteLimiter(maxBytes, onLimit)
+  const onSourceError = (err: Error) => limiter.destroy(err)
+  source.on('error', onSourceError)
+  limiter.on('error', () => {
+    source.unpipe(limiter)
+    source.pause()
+  })
+  limiter.on('close', () => source.off('error', onSourceError))
+  source.pipe(limiter)
+  return limiter
+}

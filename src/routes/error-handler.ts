@@ -1,0 +1,72 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { STATUS_CODES } from 'node:http'
+import { AppError, isAppError } from '../errors.js'
+
+/**
+ * The one error handler: every error becomes an RFC 9457 `application/problem+json` document with a
+ * stable `code` and the request id. Messages of 5xx errors are logged, never sent.
+ */
+export function problemOf(err: unknown): AppError {
+  if (isAppError(err)) return err
+  const e = err as FastifyError
+  // Errors that Fastify and its plugins raise for bad requests carry a 4xx statusCode and a code.
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    const byCode: Record<string, [string, number]> = {
+      FST_REQ_FILE_TOO_LARGE: ['payload_too_large', 413],
+      FST_FILES_LIMIT: ['too_many_files', 400],
+      FST_PARTS_LIMIT: ['too_many_parts', 400],
+      FST_FIELDS_LIMIT: ['too_many_fields', 400],
+      FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type', 415],
+      FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large', 413],
+      FST_ERR_VALIDATION: ['bad_request', 400],
+      FST_INVALID_MULTIPART_CONTENT_TYPE: ['bad_request', 400],
+    }
+    const [code, status] = byCode[e.code] ?? ['bad_request', e.statusCode]
+    return new AppError(code, status, e.message, { cause: err })
+  }
+  if ((e as { message?: string }).message === 'Unexpected end of form' || (e as { message?: string }).message?.includes('Malformed part header')) {
+    return new AppError('bad_request', 400, 'The multipart body is malformed.', { cause: err })
+  }
+  return new AppError('internal_error', 500, 'Internal error.', { cause: err })
+}
+
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const problem = problemOf(err)
+    if (problem.statusCode >= 500) request.log.error({ err, code: problem.code }, 'request failed')
+    else request.log.info({ code: problem.code, status: problem.statusCode, msg: problem.message }, 'request rejected')
+    // The client is gone (499): there is nobody to answer.
+    if (problem.statusCode === 499 || reply.raw.destroyed) return reply.hijack()
+    if (problem.headers !== undefined) void reply.headers(problem.headers)
+    // A body we did not read (rejected before or while streaming) is not drained: close the
+    // connection after answering instead of reading up to a gigabyte into the void.
+    if (!request.raw.complete) void reply.header('connection', 'close')
+    return reply
+      .code(problem.statusCode)
+      .type('application/problem+json')
+      .send({
+        type: `urn:sagegate:problem:${problem.code}`,
+        title: STATUS_CODES[problem.statusCode] ?? 'Error',
+        status: problem.statusCode,
+        code: problem.code,
+        detail: problem.message,
+        instance: request.url,
+        requestId: request.id,
+        ...(problem.details ?? {}),
+      })
+  })
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .type('application/problem+json')
+      .send({
+        type: 'urn:sagegate:problem:route_not_found',
+        title: 'Not Found',
+        status: 404,
+        code: 'route_not_found',
+        detail: `No route ${request.method} ${request.url}.`,
+        instance: request.url,
+        requestId: request.id,
+      })
+  })
+}

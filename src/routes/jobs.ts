@@ -1,0 +1,111 @@
+import multipart, { type MultipartFile, type Multipart } from '@fastify/multipart'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Readable } from 'node:stream'
+import { errors } from '../errors.js'
+import type { JobService } from '../services/job-service.js'
+
+/** Clients pass SageMaker custom attributes in this header (or the multipart field of the same role). */
+export const CUSTOM_ATTRIBUTES_HEADER = 'x-custom-attributes'
+const OPTION_FIELDS = new Set(['customAttributes'])
+
+/** An AbortSignal that fires when the client goes away before the response is complete. */
+function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const controller = new AbortController()
+  const onClose = () => {
+    if (!reply.raw.writableFinished) controller.abort()
+  }
+  reply.raw.once('close', onClose)
+  request.raw.once('aborted', onClose)
+  return controller.signal
+}
+
+interface Upload {
+  body: Readable
+  contentType: string | undefined
+  declaredLength?: number
+  filename?: string
+  customAttributes?: string
+  afterBody?: () => Promise<void>
+}
+
+/**
+ * multipart/form-data: option fields first, then exactly one file in the field `file`. Anything after
+ * the file is read once the file is stored and must be empty (a second file is a 400, and the job is
+ * not started).
+ */
+async function multipartUpload(request: FastifyRequest, maxBytes: number): Promise<Upload> {
+  const fields: Record<string, string> = {}
+  const parts = request.parts({
+    // One more byte than the model allows, so our own limiter (413 with cleanup) fires first;
+    // throwFileSizeLimit (set at registration) turns busboy's silent truncation into an error too.
+    limits: { fileSize: maxBytes + 1, files: 2, fields: 8, fieldSize: 4096, parts: 10, headerPairs: 50 },
+  })[Symbol.asyncIterator]()
+  for (;;) {
+    const next = await parts.next()
+    if (next.done === true) throw errors.badRequest('The multipart body has no file field "file".')
+    const part: Multipart = next.value
+    if (part.type === 'field') {
+      if (!OPTION_FIELDS.has(part.fieldname)) throw errors.badRequest(`Unknown form field "${part.fieldname}".`, { allowedFields: [...OPTION_FIELDS, 'file'] })
+      fields[part.fieldname] = String(part.value)
+      continue
+    }
+    const file: MultipartFile = part
+    if (file.fieldname !== 'file') {
+      file.file.resume()
+      throw errors.badRequest(`The file must be sent in the field "file", not "${file.fieldname}".`)
+    }
+    return {
+      body: file.file,
+      contentType: file.mimetype,
+      ...(file.filename ? { filename: file.filename.slice(0, 255) } : {}),
+      ...(fields.customAttributes !== undefined ? { customAttributes: fields.customAttributes } : {}),
+      afterBody: async () => {
+        if (file.file.truncated) throw errors.payloadTooLarge(maxBytes)
+        const rest = await parts.next()
+        if (rest.done !== true) {
+          if (rest.value.type === 'file') rest.value.file.resume()
+          throw errors.badRequest('Send exactly one file, in the field "file", after any option fields.')
+        }
+      },
+    }
+  }
+}
+
+function rawUpload(request: FastifyRequest): Upload {
+  const length = request.headers['content-length']
+  const attrs = request.headers[CUSTOM_ATTRIBUTES_HEADER]
+  return {
+    body: request.raw,
+    contentType: request.headers['content-type'],
+    ...(length !== undefined ? { declaredLength: Number(length) } : {}),
+    ...(typeof attrs === 'string' ? { customAttributes: attrs } : {}),
+  }
+}
+
+export function jobRoutes(jobs: JobService) {
+  return async (app: FastifyInstance) => {
+    // Bodies are streams here: no parser may read them. multipart/form-data gets the multipart
+    // parser (which also reads nothing until asked); everything else is passed through untouched.
+    app.removeAllContentTypeParsers()
+    app.addContentTypeParser('*', (_request, _payload, done) => done(null))
+    await app.register(multipart, { throwFileSizeLimit: true })
+
+    app.post<{ Params: { name: string } }>('/models/:name/jobs', async (request, reply) => {
+      const model = await jobs.asyncModel(request.params.name)
+      const signal = clientGone(request, reply)
+      const upload = request.isMultipart() ? await multipartUpload(request, model.maxBytes) : rawUpload(request)
+      if (request.isMultipart() && request.headers[CUSTOM_ATTRIBUTES_HEADER] !== undefined && upload.customAttributes === undefined) {
+        upload.customAttributes = String(request.headers[CUSTOM_ATTRIBUTES_HEADER])
+      }
+      const job = await jobs.createJob({ model, signal, ...upload })
+      return reply.code(202).header('location', job.links.self).send(job)
+    })
+
+    app.get<{ Params: { id: string } }>('/jobs/:id', async (request) => jobs.getJob(request.params.id))
+
+    app.get<{ Params: { id: string } }>('/jobs/:id/result', async (request, reply) => {
+      const result = await jobs.openResult(request.params.id, request.headers.range)
+      return reply.code(result.statusCode).headers(result.headers).send(result.body)
+    })
+  }
+}

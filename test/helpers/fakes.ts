@@ -1,0 +1,66 @@
+import { Readable } from 'node:stream'
+import type { AsyncInvocation, AsyncInvocationResult, InferenceRuntime } from '../../src/clients/inference-runtime.js'
+import type { ObjectInfo, ObjectStore } from '../../src/clients/object-store.js'
+import type { S3Location } from '../../src/lib/s3-uri.js'
+
+/** An in-memory ObjectStore for route tests of the gateway's own logic (not a stand-in for S3 in integration tests). */
+export class MemoryStore implements ObjectStore {
+  readonly objects = new Map<string, { body: Buffer; contentType: string }>()
+  failUploads: Error | undefined
+  private k = (l: S3Location) => `${l.bucket}/${l.key}`
+
+  async upload(loc: S3Location, body: Readable, o: { contentType: string }) {
+    const chunks: Buffer[] = []
+    for await (const c of body) chunks.push(c as Buffer)
+    if (this.failUploads) throw this.failUploads
+    this.objects.set(this.k(loc), { body: Buffer.concat(chunks), contentType: o.contentType })
+  }
+  async putSmall(loc: S3Location, body: string | Buffer, contentType: string) {
+    this.objects.set(this.k(loc), { body: Buffer.from(body), contentType })
+  }
+  async head(loc: S3Location): Promise<ObjectInfo | undefined> {
+    const o = this.objects.get(this.k(loc))
+    return o && { sizeBytes: o.body.length, contentType: o.contentType, etag: '"x"', lastModified: new Date(0) }
+  }
+  async readText(loc: S3Location, maxBytes: number) {
+    return this.objects.get(this.k(loc))?.body.subarray(0, maxBytes).toString('utf8')
+  }
+  async get(loc: S3Location, o: { range?: { start: number; end: number } } = {}) {
+    const obj = this.objects.get(this.k(loc))
+    if (!obj) return undefined
+    const body = o.range ? obj.body.subarray(o.range.start, o.range.end + 1) : obj.body
+    return {
+      body: Readable.from([body]),
+      sizeBytes: body.length,
+      contentType: obj.contentType,
+      etag: '"x"',
+      lastModified: new Date(0),
+      contentRange: o.range ? `bytes ${o.range.start}-${o.range.end}/${obj.body.length}` : undefined,
+    }
+  }
+  async delete(loc: S3Location) {
+    this.objects.delete(this.k(loc))
+  }
+  async ping() {}
+  keys(): string[] {
+    return [...this.objects.keys()].sort()
+  }
+}
+
+export class FakeRuntime implements InferenceRuntime {
+  readonly calls: AsyncInvocation[] = []
+  fail: Error | undefined
+  reachable = true
+  async invokeAsync(req: AsyncInvocation): Promise<AsyncInvocationResult> {
+    this.calls.push(req)
+    if (this.fail) throw this.fail
+    return {
+      inferenceId: req.inferenceId,
+      outputLocation: `s3://out/results/${req.inferenceId}.out`,
+      failureLocation: `s3://out/failures/${req.inferenceId}-error.out`,
+    }
+  }
+  async ping() {
+    if (!this.reachable) throw new Error('unreachable')
+  }
+}
