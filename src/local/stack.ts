@@ -1,0 +1,154 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Logger } from 'pino'
+import { startComponent, type ComponentSpec, type Credentials, type RunningComponent } from './components.js'
+import { asyncPaths, LOCAL_ACCOUNT_ID, LOCAL_BUCKET, LOCAL_REGION, localEndpoints, type LocalEndpointDefinition } from './defaults.js'
+
+export interface LocalStackOptions {
+  dataDir: string
+  host?: string
+  s3Port?: number
+  sageMakerPort?: number
+  /** `processes`: each part in its own child process (npm start); `in-process`: tests. */
+  mode: 'processes' | 'in-process'
+  logger: Logger
+  logLevel?: string
+  endpoints?: LocalEndpointDefinition[]
+  /** In-process only: the runtime's clock, so tests can move time. */
+  clock?: () => number
+}
+
+export interface LocalStackInfo {
+  region: string
+  credentials: Credentials
+  s3: { endpoint: string; bucket: string }
+  sagemaker: { endpoint: string; endpoints: Array<{ name: string; mode: 'async' | 'realtime' }> }
+}
+
+export interface LocalStack extends LocalStackInfo {
+  close(): Promise<void>
+}
+
+/** The credentials both local servers accept: kept in the data dir so tools keep working across restarts. */
+async function localCredentials(dataDir: string): Promise<Credentials> {
+  try {
+    const previous = JSON.parse(await readFile(join(dataDir, 'local.json'), 'utf8')) as Partial<LocalStackInfo>
+    if (previous.credentials?.accessKeyId && previous.credentials.secretAccessKey) return previous.credentials
+  } catch {
+    // first start, or an unreadable file: make new ones
+  }
+  return { accessKeyId: 'SAGEGATELOCAL', secretAccessKey: randomBytes(24).toString('base64url') }
+}
+
+const childEntry = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './child.ts' : './child.js', import.meta.url))
+
+/** Runs one part in a child process; resolves with its info once it says it is ready. */
+function spawnComponent(spec: ComponentSpec, logLevel: string, logger: Logger, onCrash: (err: Error) => void): Promise<RunningComponent> {
+  return new Promise((resolvePromise, reject) => {
+    // The child inherits execArgv so it runs under the same loader (TypeScript under tap).
+    const child: ChildProcess = fork(childEntry, [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    let ready = false
+    let closing = false
+    child.once('error', (err) => (ready ? onCrash(err) : reject(err)))
+    child.once('exit', (code, signal) => {
+      const err = new Error(`local ${spec.role} exited (code ${code}, signal ${signal})`)
+      if (!ready) reject(err)
+      else if (!closing) onCrash(err)
+    })
+    child.on('message', (m: { type: string; info: RunningComponent['info'] }) => {
+      if (m.type !== 'ready') return
+      ready = true
+      logger.debug({ role: spec.role, pid: child.pid }, 'local component ready')
+      resolvePromise({
+        info: m.info,
+        close: () =>
+          new Promise<void>((done) => {
+            closing = true
+            if (child.exitCode !== null || child.signalCode !== null) return done()
+            const killer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+            child.once('exit', () => {
+              clearTimeout(killer)
+              done()
+            })
+            child.kill('SIGTERM')
+          }),
+      })
+    })
+    child.send({ type: 'start', spec, logLevel })
+  })
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const dataDir = resolve(options.dataDir)
+  const host = options.host ?? '127.0.0.1'
+  const endpoints = options.endpoints ?? localEndpoints
+  await mkdir(dataDir, { recursive: true })
+  const credentials = await localCredentials(dataDir)
+  const started: RunningComponent[] = []
+  const close = async () => {
+    for (const c of started.reverse()) await c.close().catch((err: unknown) => options.logger.warn({ err }, 'local component did not close cleanly'))
+    started.length = 0
+  }
+  const start = async (spec: ComponentSpec) => {
+    const c =
+      options.mode === 'processes'
+        ? await spawnComponent(spec, options.logLevel ?? 'info', options.logger, (err) => {
+            options.logger.fatal({ err }, 'a local stack process died; stopping')
+            void close().finally(() => process.exit(1))
+          })
+        : await startComponent(spec, options.logger.child({ component: spec.role }), options.clock)
+    started.push(c)
+    return c
+  }
+  try {
+    const s3 = await start({
+      role: 's3',
+      options: { host, port: options.s3Port ?? 0, dataDir: join(dataDir, 's3'), region: LOCAL_REGION, credentials, buckets: [LOCAL_BUCKET] },
+    })
+    const modelHost = await start({
+      role: 'model-host',
+      options: { host, containers: endpoints.map((e) => ({ name: e.name, handler: e.handler })), tmpDir: join(dataDir, 'tmp') },
+    })
+    const containerUrl = (name: string) => modelHost.info.containers?.find((c) => c.name === name)?.url ?? ''
+    const runtime = await start({
+      role: 'runtime',
+      options: {
+        host,
+        port: options.sageMakerPort ?? 0,
+        region: LOCAL_REGION,
+        accountId: LOCAL_ACCOUNT_ID,
+        credentials,
+        s3Url: s3.info.url!,
+        endpoints: endpoints.map((e) => ({
+          name: e.name,
+          mode: e.mode,
+          containerUrl: containerUrl(e.name),
+          ...(e.mode === 'async'
+            ? { async: { ...asyncPaths(LOCAL_BUCKET, e.name), maxConcurrentInvocationsPerInstance: e.maxConcurrentInvocationsPerInstance, instanceCount: e.instanceCount } }
+            : {}),
+        })),
+      },
+    })
+    return {
+      region: LOCAL_REGION,
+      credentials,
+      s3: { endpoint: s3.info.url!, bucket: LOCAL_BUCKET },
+      sagemaker: { endpoint: runtime.info.url!, endpoints: endpoints.map((e) => ({ name: e.name, mode: e.mode })) },
+      close,
+    }
+  } catch (err) {
+    await close()
+    throw err
+  }
+}
+
+/** `local.json`: how the AWS CLI, boto3 and scripts reach the same stack (shape fixed by issue #2). */
+export async function writeLocalJson(dataDir: string, info: LocalStackInfo): Promise<string> {
+  const path = join(resolve(dataDir), 'local.json')
+  const doc = { region: info.region, credentials: info.credentials, s3: info.s3, sagemaker: info.sagemaker }
+  await writeFile(path, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 })
+  return path
+}

@@ -1,0 +1,54 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+t.test('defaults: the local stack when nothing points at AWS', async (t) => {
+  const c = loadConfig({})
+  t.equal(c.local.enabled, true)
+  t.equal(c.server.port, 3000)
+  t.equal(c.upload.partSizeBytes, 8 * 1024 * 1024)
+  t.same(c.models, {})
+})
+
+t.test('a bucket means AWS mode unless the local stack is asked for', async (t) => {
+  t.equal(loadConfig({ SAGEGATE_BUCKET: 'my-bucket' }).local.enabled, false)
+  t.equal(loadConfig({ SAGEGATE_BUCKET: 'my-bucket', SAGEGATE_LOCAL: 'true' }).local.enabled, true)
+})
+
+t.test('the file is read and environment variables win over it', async (t) => {
+  const file = {
+    server: { port: 4000, logLevel: 'debug' },
+    storage: { bucket: 'from-file', prefix: 'p/' },
+    models: { clip: { mode: 'async', endpointName: 'clip-ep', contentTypes: ['Video/MP4'], maxBytes: 100 } },
+  }
+  const c = loadConfig({ SAGEGATE_CONFIG: 'x.yaml', PORT: '5000' }, () => file)
+  t.equal(c.server.port, 5000)
+  t.equal(c.server.logLevel, 'debug')
+  t.equal(c.storage.bucket, 'from-file')
+  t.match(c.models.clip, { endpointName: 'clip-ep', contentTypes: ['video/mp4'], ttlSeconds: 21600, invocationTimeoutSeconds: 900 })
+})
+
+t.test('every bad key is named at once', async (t) => {
+  const file = {
+    upload: { partSizeBytes: 1024 },
+    models: {
+      Bad_Name: { mode: 'async', endpointName: 'ok', contentTypes: ['video/mp4'], maxBytes: 1 },
+      clip: { mode: 'async', endpointName: '-bad-', contentTypes: [], maxBytes: 2 * 1024 ** 3, ttlSeconds: 5 },
+    },
+    surprise: true,
+  }
+  const err = t.throws(() => loadConfig({ SAGEGATE_CONFIG: 'c.json', PORT: 'eighty', SAGEGATE_UPLOAD_QUEUE_SIZE: '0' }, () => file)) as ConfigError
+  t.type(err, ConfigError)
+  const text = err.problems.join('\n')
+  for (const key of ['PORT', 'SAGEGATE_UPLOAD_QUEUE_SIZE', 'c.json: upload.partSizeBytes', 'models.Bad_Name', 'models.clip.endpointName', 'models.clip.contentTypes', 'models.clip.maxBytes', 'models.clip.ttlSeconds', 'surprise']) {
+    t.match(text, key, `names ${key}`)
+  }
+})
+
+t.test('an unreadable file is reported with its path', async (t) => {
+  const err = t.throws(() =>
+    loadConfig({ SAGEGATE_CONFIG: '/nope.yaml' }, () => {
+      throw new Error('ENOENT')
+    }),
+  ) as ConfigError
+  t.match(err.problems[0], /SAGEGATE_CONFIG: cannot read \/nope\.yaml/)
+})
