@@ -1,0 +1,50 @@
+import { readFile } from 'node:fs/promises'
+import t from 'tap'
+import { parse } from 'yaml'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { FakeRuntime, MemoryStore } from './helpers/fakes.js'
+import pino from 'pino'
+
+const specPath = new URL('../openapi.yaml', import.meta.url)
+
+/** Reads Fastify's route tree ("│   └── /:name (GET, HEAD)") back into "METHOD /path/{param}" lines. */
+function routesOf(tree: string): Set<string> {
+  const routes = new Set<string>()
+  const stack: string[] = []
+  for (const line of tree.split('\n')) {
+    const m = /^([│ ]*)[├└]── (\S+)(?: \(([^)]*)\))?/.exec(line)
+    if (m === null) continue
+    const depth = m[1]!.length / 4
+    stack.length = depth
+    stack.push(m[2]!)
+    const path = stack.join('').replace(/:(\w+)/g, '{$1}')
+    // Fastify adds HEAD to every GET by itself; the spec documents the GETs.
+    for (const method of (m[3] ?? '').split(', ').filter((x) => x !== '' && x !== 'HEAD')) routes.add(`${method} ${path}`)
+  }
+  return routes
+}
+
+t.test("the app's routes and the spec's paths agree", async (t) => {
+  const spec = parse(await readFile(specPath, 'utf8')) as { paths: Record<string, Record<string, unknown>> }
+  const fromSpec = new Set<string>()
+  for (const [path, item] of Object.entries(spec.paths)) {
+    for (const method of Object.keys(item)) if (method !== 'parameters') fromSpec.add(`${method.toUpperCase()} ${path}`)
+  }
+  const app = await buildApp(loadConfig({ SAGEGATE_BUCKET: 'test-bucket' }), { store: new MemoryStore(), runtime: new FakeRuntime(), logger: pino({ level: 'silent' }) })
+  t.teardown(() => app.close())
+  await app.ready()
+  const fromApp = routesOf(app.printRoutes({ commonPrefix: false }))
+  t.ok(fromApp.size > 5, 'routes were read')
+  t.same([...fromApp].sort(), [...fromSpec].sort())
+})
+
+t.test('every problem code the code can produce is in the spec', async (t) => {
+  const spec = parse(await readFile(specPath, 'utf8')) as { components: { schemas: { Problem: { properties: { code: { enum: string[] } } } } } }
+  const codes = new Set(spec.components.schemas.Problem.properties.code.enum)
+  const sources = ['../src/errors.ts', '../src/routes/error-handler.ts', '../src/services/job-service.ts', '../src/clients/sagemaker-inference-runtime.ts']
+  for (const file of sources) {
+    const text = await readFile(new URL(file, import.meta.url), 'utf8')
+    for (const m of text.matchAll(/(?:AppError\(|\[)'([a-z_]+)'/g)) t.ok(codes.has(m[1]!), `${m[1]} (${file}) is documented`)
+  }
+})
