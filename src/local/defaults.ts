@@ -15,6 +15,8 @@ export interface LocalEndpointDefinition {
   mode: 'async' | 'realtime'
   /** Folder under handlers/ served by this endpoint's container. */
   handler: string
+  /** A container already running elsewhere (a real model container, or a test's); no handler is hosted then. */
+  containerUrl?: string
   maxConcurrentInvocationsPerInstance: number
   instanceCount: number
 }

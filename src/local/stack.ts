@@ -110,9 +110,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     })
     const modelHost = await start({
       role: 'model-host',
-      options: { host, containers: endpoints.map((e) => ({ name: e.name, handler: e.handler })), tmpDir: join(dataDir, 'tmp') },
+      options: {
+        host,
+        containers: endpoints.filter((e) => e.containerUrl === undefined).map((e) => ({ name: e.name, handler: e.handler })),
+        tmpDir: join(dataDir, 'tmp'),
+      },
     })
-    const containerUrl = (name: string) => modelHost.info.containers?.find((c) => c.name === name)?.url ?? ''
+    const containerUrl = (e: LocalEndpointDefinition) => e.containerUrl ?? modelHost.info.containers?.find((c) => c.name === e.name)?.url ?? ''
     const runtime = await start({
       role: 'runtime',
       options: {
@@ -125,7 +129,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         endpoints: endpoints.map((e) => ({
           name: e.name,
           mode: e.mode,
-          containerUrl: containerUrl(e.name),
+          containerUrl: containerUrl(e),
           ...(e.mode === 'async'
             ? { async: { ...asyncPaths(LOCAL_BUCKET, e.name), maxConcurrentInvocationsPerInstance: e.maxConcurrentInvocationsPerInstance, instanceCount: e.instanceCount } }
             : {}),
