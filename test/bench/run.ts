@@ -1,0 +1,170 @@
+/**
+ * Upload benchmark (`npm run bench`, not part of the tests). For each size, in the same run and
+ * alternating A B C A B C so drift hits all alike:
+ *   direct   — a lib-storage Upload of the bytes straight to the local S3 (the reference);
+ *   gateway  — the same bytes POSTed to the gateway (its own process), which streams them to the same S3;
+ *   sink     — the same through a second gateway whose S3 throws the bytes away (the gateway's ceiling).
+ * It prints throughput, the ratio to the direct upload and each gateway process's peak RSS (VmHWM,
+ * reset before every upload), and writes the figures as JSON to test/bench/results/.
+ */
+import { DeleteObjectCommand } from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import pino from 'pino'
+import { createS3Client } from '../../src/clients/aws.js'
+import { LOCAL_BUCKET } from '../../src/local/defaults.js'
+import { startLocalStack } from '../../src/local/stack.js'
+import { startSinkS3 } from './sink-s3.js'
+
+const MiB = 1024 * 1024
+const sizes = (process.env.BENCH_SIZES_MIB ?? '128,256,1024').split(',').map((s) => Number(s) * MiB)
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+const partSizeBytes = 8 * MiB
+const queueSize = 4
+const root = fileURLToPath(new URL('../../../', import.meta.url)) // dist/test/bench → repo root
+
+/** `size` bytes from a reused random block: cheap to produce, incompressible. */
+function source(size: number): Readable {
+  const block = randomBytes(MiB)
+  let left = size
+  return new Readable({
+    highWaterMark: MiB,
+    read() {
+      if (left <= 0) return void this.push(null)
+      const n = Math.min(left, block.length)
+      left -= n
+      this.push(n === block.length ? block : block.subarray(0, n))
+    },
+  })
+}
+
+function post(url: string, size: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) } }, (res) => {
+      let body = ''
+      res.on('data', (c: Buffer) => (body += c.toString()))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject)
+    source(size).pipe(req)
+  })
+}
+
+async function peakRssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024
+}
+/** Writing 5 to clear_refs resets the peak RSS counter (Linux ≥ 4.0), so each upload gets its own peak. */
+const resetPeak = (pid: number) => writeFile(`/proc/${pid}/clear_refs`, '5').catch(() => undefined)
+
+async function startGateway(env: Record<string, string>, configPath: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = 20000 + Math.floor(Math.random() * 20000)
+  const child = spawn(process.execPath, [join(root, 'dist/src/server.js')], {
+    env: { ...process.env, ...env, SAGEGATE_CONFIG: configPath, PORT: String(port), LOG_LEVEL: 'warn', SAGEGATE_LOCAL: 'false' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return { url, child }
+    } catch {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  throw new Error('gateway did not start')
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+async function main() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'sagegate-bench-'))
+  const logger = pino({ level: 'warn' })
+  // The local stack's parts in their own processes, as `npm start` runs them.
+  const stack = await startLocalStack({ dataDir, mode: 'processes', logger, logLevel: 'warn' })
+  const sink = await startSinkS3()
+  const configPath = join(dataDir, 'bench.yaml')
+  // The bench model reuses the summarize endpoint: jobs queue behind one another there, which costs
+  // the measured uploads nothing.
+  await writeFile(
+    configPath,
+    `models:\n  bench:\n    mode: async\n    endpointName: summarize-async\n    contentTypes: [application/octet-stream]\n    maxBytes: ${1024 * MiB}\n` +
+      `upload:\n  partSizeBytes: ${partSizeBytes}\n  queueSize: ${queueSize}\n`,
+  )
+  const common = {
+    AWS_REGION: stack.region,
+    AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
+    SAGEGATE_BUCKET: LOCAL_BUCKET,
+    SAGEGATE_SAGEMAKER_ENDPOINT: stack.sagemaker.endpoint,
+  }
+  const toS3 = await startGateway({ ...common, SAGEGATE_S3_ENDPOINT: stack.s3.endpoint }, configPath)
+  const toSink = await startGateway({ ...common, SAGEGATE_S3_ENDPOINT: sink.url }, configPath)
+  const s3 = createS3Client({ region: stack.region, endpoint: stack.s3.endpoint, credentials: stack.credentials, forcePathStyle: true })
+
+  const results: Array<Record<string, number>> = []
+  try {
+    for (const size of sizes) {
+      const runs = { direct: [] as number[], gateway: [] as number[], sink: [] as number[], gatewayRss: [] as number[], sinkRss: [] as number[] }
+      for (let round = 0; round < rounds; round++) {
+        let t0 = performance.now()
+        const key = `bench/direct-${round}`
+        await new Upload({ client: s3, params: { Bucket: LOCAL_BUCKET, Key: key, Body: source(size) }, partSize: partSizeBytes, queueSize }).done()
+        runs.direct.push(size / MiB / ((performance.now() - t0) / 1000))
+        await s3.send(new DeleteObjectCommand({ Bucket: LOCAL_BUCKET, Key: key }))
+
+        for (const [name, gw] of [['gateway', toS3], ['sink', toSink]] as const) {
+          await resetPeak(gw.child.pid!)
+          t0 = performance.now()
+          const res = await post(`${gw.url}/models/bench/jobs`, size)
+          const seconds = (performance.now() - t0) / 1000
+          if (res.status !== 202) throw new Error(`${name}: ${res.status} ${res.body}`)
+          runs[name].push(size / MiB / seconds)
+          runs[name === 'gateway' ? 'gatewayRss' : 'sinkRss'].push(await peakRssMiB(gw.child.pid!))
+          const id = (JSON.parse(res.body) as { id: string }).id
+          if (name === 'gateway') await s3.send(new DeleteObjectCommand({ Bucket: LOCAL_BUCKET, Key: `sagegate/jobs/${id}/input` }))
+        }
+      }
+      results.push({
+        sizeMiB: size / MiB,
+        directMiBps: median(runs.direct),
+        gatewayMiBps: median(runs.gateway),
+        sinkMiBps: median(runs.sink),
+        gatewayToDirect: median(runs.gateway.map((g, i) => g / runs.direct[i]!)),
+        gatewayPeakRssMiB: Math.max(...runs.gatewayRss),
+        sinkGatewayPeakRssMiB: Math.max(...runs.sinkRss),
+      })
+    }
+  } finally {
+    s3.destroy()
+    for (const gw of [toS3, toSink]) gw.child.kill('SIGTERM')
+    await sink.close()
+    await stack.close()
+    await rm(dataDir, { recursive: true, force: true })
+  }
+
+  const f = (n: number, d = 1) => n.toFixed(d)
+  console.log(`\nupload benchmark — ${rounds} rounds per size, medians; partSize ${partSizeBytes / MiB} MiB × queueSize ${queueSize}`)
+  console.log('size MiB | direct MiB/s | gateway MiB/s | gateway/direct | sink MiB/s | gateway peak RSS MiB | sink-gateway peak RSS MiB')
+  for (const r of results) {
+    console.log(
+      `${String(r.sizeMiB).padStart(8)} | ${f(r.directMiBps!).padStart(12)} | ${f(r.gatewayMiBps!).padStart(13)} | ${f(r.gatewayToDirect!, 3).padStart(14)} | ${f(r.sinkMiBps!).padStart(10)} | ${f(r.gatewayPeakRssMiB!).padStart(20)} | ${f(r.sinkGatewayPeakRssMiB!).padStart(25)}`,
+    )
+  }
+  const outDir = join(root, 'test/bench/results')
+  await mkdir(outDir, { recursive: true })
+  const out = join(outDir, `upload-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
+  await writeFile(out, `${JSON.stringify({ partSizeBytes, queueSize, rounds, node: process.version, results }, null, 2)}\n`)
+  console.log(`\nwrote ${out}`)
+}
+
+main().catch((err: unknown) => {
+  console.error(err)
+  process.exit(1)
+})

@@ -1,0 +1,60 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+
+const serverEntry = fileURLToPath(new URL('../src/server.ts', import.meta.url))
+
+function startServer(env: Record<string, string>): ChildProcess {
+  // Same loader as this test (tap's TypeScript import hook), like `npm start` runs the built JS.
+  return spawn(process.execPath, [...process.execArgv, serverEntry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+t.test('npm start: the gateway on the local stack, local.json, clean shutdown', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'sagegate-start-'))
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+  const child = startServer({ SAGEGATE_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' })
+  t.teardown(() => void child.kill('SIGKILL'))
+  const lines = createInterface({ input: child.stdout! })
+  let url: string | undefined
+  for await (const line of lines) {
+    const m = /sagegate listening on (http:\/\/[^"\s]+)/.exec(line)
+    if (m) {
+      url = m[1]
+      break
+    }
+  }
+  t.ok(url, 'printed its URL')
+  t.same(await (await fetch(`${url}/readyz`)).json(), { status: 'ready', checks: { storage: 'ok', runtime: 'ok' } })
+  const models = (await (await fetch(`${url}/models`)).json()) as { models: Array<{ name: string }> }
+  t.same(models.models.map((m) => m.name), ['summarize', 'video-frames'])
+
+  const local = JSON.parse(await readFile(join(dataDir, 'local.json'), 'utf8'))
+  t.same(Object.keys(local).sort(), ['credentials', 'region', 's3', 'sagemaker'])
+  t.same(Object.keys(local.credentials).sort(), ['accessKeyId', 'secretAccessKey'])
+  t.same(Object.keys(local.s3).sort(), ['bucket', 'endpoint'])
+  t.same(Object.keys(local.sagemaker).sort(), ['endpoint', 'endpoints'])
+  t.same(local.sagemaker.endpoints, [
+    { name: 'video-frames-async', mode: 'async' },
+    { name: 'summarize-async', mode: 'async' },
+  ])
+  const ping = await fetch(`${local.sagemaker.endpoint}/ping`)
+  t.equal(ping.status, 200, 'the runtime URL in local.json answers')
+
+  child.kill('SIGTERM')
+  const [code] = (await new Promise((r) => child.once('exit', (...a) => r(a)))) as [number | null]
+  t.equal(code, 0, 'exits cleanly on SIGTERM')
+  await t.rejects(fetch(`${local.s3.endpoint}/`), 'the local S3 process is gone too')
+})
+
+t.test('a bad configuration names every bad key and exits 2', async (t) => {
+  const child = startServer({ PORT: 'x', SAGEGATE_UPLOAD_QUEUE_SIZE: '99', LOG_LEVEL: 'loud' })
+  let stderr = ''
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()))
+  const [code] = (await new Promise((r) => child.once('exit', (...a) => r(a)))) as [number | null]
+  t.equal(code, 2)
+  for (const key of ['PORT', 'SAGEGATE_UPLOAD_QUEUE_SIZE', 'LOG_LEVEL']) t.match(stderr, key)
+})
