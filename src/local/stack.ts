@@ -108,15 +108,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       role: 's3',
       options: { host, port: options.s3Port ?? 0, dataDir: join(dataDir, 's3'), region: LOCAL_REGION, credentials, buckets: [LOCAL_BUCKET] },
     })
-    const modelHost = await start({
-      role: 'model-host',
-      options: {
-        host,
-        containers: endpoints.filter((e) => e.containerUrl === undefined).map((e) => ({ name: e.name, handler: e.handler })),
-        tmpDir: join(dataDir, 'tmp'),
-      },
-    })
-    const containerUrl = (e: LocalEndpointDefinition) => e.containerUrl ?? modelHost.info.containers?.find((c) => c.name === e.name)?.url ?? ''
+    const hosted = endpoints.filter((e) => e.containerUrl === undefined)
+    const modelHost =
+      hosted.length === 0
+        ? undefined
+        : await start({
+            role: 'model-host',
+            options: { host, containers: hosted.map((e) => ({ name: e.name, handler: e.handler })), tmpDir: join(dataDir, 'tmp') },
+          })
+    const containerUrl = (e: LocalEndpointDefinition) => e.containerUrl ?? modelHost?.info.containers?.find((c) => c.name === e.name)?.url ?? ''
     const runtime = await start({
       role: 'runtime',
       options: {

@@ -1,0 +1,197 @@
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import type { IncomingMessage } from 'node:http'
+import type { Readable } from 'node:stream'
+import type { Logger } from 'pino'
+import { postInvocations } from './container-client.js'
+import {
+  inputDownloadFailure,
+  invocationTimeoutFailure,
+  modelInvocationFailure,
+  type FailureBody,
+} from './failure-bodies.js'
+import { parseInputLocation, type AsyncLocations, type S3Object } from './s3-paths.js'
+
+export type AsyncInput = { kind: 's3'; location: string } | { kind: 'inline'; bytes: Buffer }
+
+/** One accepted InvokeEndpointAsync request. */
+export interface AsyncJob {
+  endpointName: string
+  inferenceId: string
+  requestId: string
+  /** By the runtime's clock (RequestTTLSeconds is measured from here). */
+  receivedAtMs: number
+  requestTtlSeconds: number
+  invocationTimeoutSeconds: number
+  input: AsyncInput
+  contentType?: string
+  accept?: string
+  customAttributes?: string
+  locations: AsyncLocations
+}
+
+export interface JobDeps {
+  s3: S3Client
+  containerUrl: string
+  logger: Logger
+}
+
+export type JobOutcome = 'processed' | 'failed' | 'aborted'
+
+const TIMEOUT = Symbol('InvocationTimeoutSeconds')
+// Error responses are small; one without a Content-Length is kept up to this much.
+const MAX_UNSIZED_ERROR_BYTES = 1024 * 1024
+
+/**
+ * Runs one request: input from S3 (or inline) streamed into the container's `/invocations`, the
+ * response streamed into `<S3OutputPath>/<id>.out`; anything else becomes a failure object. The whole
+ * run is bounded by InvocationTimeoutSeconds (real time); `shutdown` aborts it without a failure object.
+ */
+export async function runAsyncJob(job: AsyncJob, deps: JobDeps, shutdown: AbortSignal): Promise<JobOutcome> {
+  const controller = new AbortController()
+  const onShutdown = (): void => controller.abort(shutdown.reason)
+  shutdown.addEventListener('abort', onShutdown, { once: true })
+  const timer = setTimeout(() => controller.abort(TIMEOUT), job.invocationTimeoutSeconds * 1000)
+  const fail = (failure: FailureBody | ContainerFailure): Promise<JobOutcome> => writeFailure(job, deps, failure, shutdown)
+  try {
+    const input = await openInput(job, deps.s3, controller.signal)
+    if ('errorCode' in input) return await fail(input)
+    const res = await postInvocations({
+      containerUrl: deps.containerUrl,
+      body: input.body,
+      contentLengthBytes: input.lengthBytes,
+      contentType: job.contentType,
+      accept: job.accept,
+      customAttributes: job.customAttributes,
+      inferenceId: job.inferenceId,
+      signal: controller.signal,
+    })
+    const status = res.statusCode ?? 0
+    if (status < 200 || status > 299) {
+      // The model answered in time; storing its error body is not part of the invocation.
+      clearTimeout(timer)
+      return await fail({ response: res, status })
+    }
+    const length = contentLength(res)
+    if (length === undefined) {
+      // sagemaker-notes: the container's response must carry Content-Length (chunked fails).
+      res.resume()
+      return await fail(modelInvocationFailure('the response had no Content-Length (chunked responses are not supported)'))
+    }
+    await putObject(deps.s3, job.locations.output, res, length, res.headers['content-type'], controller.signal)
+    deps.logger.info({ inferenceId: job.inferenceId, endpoint: job.endpointName, output: job.locations.output.uri }, 'async inference completed')
+    return 'processed'
+  } catch (err) {
+    if (shutdown.aborted) return 'aborted'
+    if (controller.signal.reason === TIMEOUT) return await fail(invocationTimeoutFailure(job.invocationTimeoutSeconds))
+    return await fail(modelInvocationFailure(describe(err)))
+  } finally {
+    clearTimeout(timer)
+    shutdown.removeEventListener('abort', onShutdown)
+  }
+}
+
+interface OpenedInput {
+  body: Readable | Buffer
+  lengthBytes: number
+}
+
+async function openInput(job: AsyncJob, s3: S3Client, signal: AbortSignal): Promise<OpenedInput | FailureBody> {
+  if (job.input.kind === 'inline') return { body: job.input.bytes, lengthBytes: job.input.bytes.length }
+  const location = job.input.location
+  const loc = parseInputLocation(location)
+  if (loc === undefined) return inputDownloadFailure(location, 'the location does not name an S3 object')
+  try {
+    const obj = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: signal })
+    return { body: obj.Body as Readable, lengthBytes: obj.ContentLength ?? 0 }
+  } catch (err) {
+    if (signal.aborted) throw err
+    return inputDownloadFailure(location, describe(err))
+  }
+}
+
+interface ContainerFailure {
+  response: IncomingMessage
+  status: number
+}
+
+/** Failure objects hold the container's error response as-is, or our JSON reason. */
+async function writeFailure(job: AsyncJob, deps: JobDeps, failure: FailureBody | ContainerFailure, shutdown: AbortSignal): Promise<JobOutcome> {
+  const target = job.locations.failure
+  const reason = 'response' in failure ? `container answered ${failure.status}` : failure.errorMessage
+  deps.logger.warn({ inferenceId: job.inferenceId, endpoint: job.endpointName, reason, failure: target?.uri }, 'async inference failed')
+  try {
+    if ('response' in failure) {
+      const res = failure.response
+      if (target === undefined) {
+        res.resume()
+      } else {
+        const type = res.headers['content-type']
+        const length = contentLength(res)
+        if (length !== undefined) await putObject(deps.s3, target, res, length, type, shutdown)
+        else await putObject(deps.s3, target, await readBounded(res, MAX_UNSIZED_ERROR_BYTES), undefined, type, shutdown)
+      }
+    } else if (target !== undefined) {
+      await putObject(deps.s3, target, Buffer.from(JSON.stringify(failure)), undefined, 'application/json', shutdown)
+    }
+  } catch (err) {
+    if (shutdown.aborted) return 'aborted'
+    deps.logger.error({ err, inferenceId: job.inferenceId, failure: target?.uri }, 'could not write the failure object')
+  }
+  return 'failed'
+}
+
+/** Writes a failure object for a request that never ran (expiry); shared with the queue. */
+export async function writeFailureBody(job: AsyncJob, deps: JobDeps, body: FailureBody, shutdown: AbortSignal): Promise<void> {
+  const target = job.locations.failure
+  if (target === undefined) return
+  try {
+    await putObject(deps.s3, target, Buffer.from(JSON.stringify(body)), undefined, 'application/json', shutdown)
+  } catch (err) {
+    if (!shutdown.aborted) deps.logger.error({ err, inferenceId: job.inferenceId, failure: target.uri }, 'could not write the failure object')
+  }
+}
+
+function putObject(
+  s3: S3Client,
+  target: S3Object,
+  body: Readable | Buffer,
+  lengthBytes: number | undefined,
+  contentType: string | undefined,
+  signal: AbortSignal,
+): Promise<unknown> {
+  return s3.send(
+    new PutObjectCommand({
+      Bucket: target.bucket,
+      Key: target.key,
+      Body: body,
+      // A stream needs its length up front: S3 PutObject takes no chunked body without it.
+      ...(lengthBytes !== undefined ? { ContentLength: lengthBytes } : {}),
+      ...(contentType !== undefined ? { ContentType: contentType } : {}),
+    }),
+    { abortSignal: signal },
+  )
+}
+
+function contentLength(res: IncomingMessage): number | undefined {
+  const raw = res.headers['content-length']
+  if (raw === undefined || !/^\d+$/.test(raw)) return undefined
+  return Number(raw)
+}
+
+async function readBounded(stream: Readable, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    if (size < maxBytes) chunks.push(chunk.subarray(0, maxBytes - size))
+    size += chunk.length
+  }
+  return Buffer.concat(chunks)
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code
+    return `${err.name}${typeof code === 'string' ? ` (${code})` : ''}: ${err.message}`
+  }
+  return String(err)
+}

@@ -1,0 +1,45 @@
+import { sendJson } from './errors.js'
+import type { EndpointQueue } from './async-queue.js'
+import type { EndpointRegistry } from './registry.js'
+import type { Router } from './router.js'
+
+export interface LocalRoutesDeps {
+  registry: EndpointRegistry
+  queues: ReadonlyMap<string, EndpointQueue>
+}
+
+/**
+ * Routes that are not part of AWS's API (prefix `/_local/`), unauthenticated like the rest of the
+ * loopback-only local stack: readiness (`GET /ping`, used by the gateway's probe) and the
+ * CloudWatch-like counters of each endpoint.
+ */
+export function registerLocalRoutes(router: Router, deps: LocalRoutesDeps): void {
+  router.add('GET', '/ping', async ({ res }) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '0' })
+    res.end()
+  })
+  router.add('GET', '/_local/endpoints', async ({ res }) => {
+    const endpoints = deps.registry.all().map((e) => ({
+      name: e.name,
+      mode: e.mode,
+      containerUrl: e.containerUrl,
+      ...(e.async !== undefined ? { async: e.async } : {}),
+      stats: deps.queues.get(e.name)?.stats() ?? null,
+    }))
+    sendJson(res, 200, { endpoints })
+  })
+  router.add('GET', '/_local/endpoints/{EndpointName}/stats', async ({ res, params }) => {
+    const name = params['EndpointName'] ?? ''
+    const endpoint = deps.registry.get(name)
+    if (endpoint === undefined) {
+      sendJson(res, 404, { message: `No endpoint named ${name}.` })
+      return
+    }
+    const queue = deps.queues.get(endpoint.name)
+    if (queue === undefined) {
+      sendJson(res, 404, { message: `Endpoint ${endpoint.name} is a ${endpoint.mode} endpoint and has no async queue.` })
+      return
+    }
+    sendJson(res, 200, queue.stats())
+  })
+}

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import pino from 'pino'
+import { ASYNC_INLINE_BODY_MAX_BYTES, createInvokeEndpointAsync } from './async-invoke-route.js'
+import { createEndpointQueue, type EndpointQueue } from './async-queue.js'
+import { createAuthenticator } from './auth.js'
+import { awsOperation } from './aws-operation.js'
+import { internalFailure, RuntimeError, sendError, unknownOperation } from './errors.js'
+import { createInvokeEndpoint, INVOKE_BODY_MAX_BYTES } from './invoke-route.js'
+import { registerLocalRoutes } from './local-routes.js'
+import { createEndpointRegistry } from './registry.js'
+import { createRouter } from './router.js'
+import type { LocalRuntime, LocalRuntimeOptions } from './types.js'
+
+export type { AsyncEndpointConfig, EndpointStats, LocalRuntime, LocalRuntimeOptions, RuntimeEndpoint } from './types.js'
+export {
+  REQUEST_EXPIRED_ERROR_CODE,
+  INVOCATION_TIMEOUT_ERROR_CODE,
+  INPUT_DOWNLOAD_ERROR_CODE,
+  MODEL_INVOCATION_ERROR_CODE,
+  requestExpiredFailure,
+  type FailureBody,
+} from './failure-bodies.js'
+
+// Queued requests must expire even when nothing is dequeued (a stuck endpoint).
+const EXPIRY_SWEEP_INTERVAL_MS = 1000
+
+/**
+ * A local SageMaker runtime: the sagemaker-runtime wire protocol (rest-json, SigV4 `sagemaker`) in
+ * front of plain HTTP model containers, with async endpoints queued and run against S3.
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const logger = options.logger ?? pino({ level: 'silent' })
+  const clock = options.clock ?? Date.now
+  const registry = createEndpointRegistry(options.endpoints, options.accountId)
+  const queues = new Map<string, EndpointQueue>()
+  for (const e of registry.all()) {
+    if (e.mode !== 'async' || e.async === undefined) continue
+    queues.set(
+      e.name,
+      createEndpointQueue({ endpointName: e.name, containerUrl: e.containerUrl, config: e.async, s3: options.s3, clock, logger }),
+    )
+  }
+
+  const authenticate = createAuthenticator(options.credentials)
+  const router = createRouter()
+  router.add(
+    'POST',
+    '/endpoints/{EndpointName}/async-invocations',
+    awsOperation(authenticate, ASYNC_INLINE_BODY_MAX_BYTES, createInvokeEndpointAsync({ registry, queues, accountId: options.accountId, clock })),
+  )
+  for (const [path, operation] of [
+    ['invocations', 'InvokeEndpoint'],
+    ['invocations-response-stream', 'InvokeEndpointWithResponseStream'],
+  ] as const) {
+    router.add(
+      'POST',
+      `/endpoints/{EndpointName}/${path}`,
+      awsOperation(authenticate, INVOKE_BODY_MAX_BYTES, createInvokeEndpoint({ registry, accountId: options.accountId }, operation)),
+    )
+  }
+  registerLocalRoutes(router, { registry, queues })
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomUUID()
+    res.setHeader('x-amzn-RequestId', requestId)
+    const raw = req.url ?? '/'
+    const q = raw.indexOf('?')
+    try {
+      const match = router.match(req.method ?? 'GET', q < 0 ? raw : raw.slice(0, q))
+      if (match === undefined) throw unknownOperation()
+      await match.handler({ req, res, requestId, params: match.params })
+    } catch (err) {
+      const known = err instanceof RuntimeError
+      if (!known) logger.error({ err, requestId, url: raw }, 'local runtime request failed')
+      if (!req.complete) {
+        // Answered before the body was read: do not leave a half-read request on a kept-alive socket.
+        res.setHeader('Connection', 'close')
+        req.resume()
+      }
+      sendError(res, known ? err : internalFailure())
+    }
+  }
+
+  const server = createServer((req, res) => void handle(req, res))
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const sweep = setInterval(() => {
+    for (const queue of queues.values()) queue.sweepExpired()
+  }, EXPIRY_SWEEP_INTERVAL_MS)
+  sweep.unref()
+
+  const address = server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const url = `http://${host}:${address.port}`
+  logger.info({ url, endpoints: registry.all().map((e) => `${e.name} (${e.mode})`) }, 'local SageMaker runtime listening')
+
+  let closing: Promise<void> | undefined
+  return {
+    url,
+    port: address.port,
+    stats: () => [...queues.values()].map((q) => q.stats()),
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweep)
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+        server.closeAllConnections()
+        await Promise.all([...queues.values()].map((q) => q.close()))
+        await closed
+      })()
+      return closing
+    },
+  }
+}
