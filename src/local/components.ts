@@ -35,6 +35,8 @@ export async function startComponent(spec: ComponentSpec, logger: Logger, clock?
     }
     case 'model-host': {
       const host = await startModelHost({ ...spec.options, logger })
+      // Like SageMaker, an endpoint is in service only once its containers answer /ping.
+      await host.ready
       return { info: { containers: host.containers }, close: () => host.close() }
     }
     case 'runtime': {

@@ -1,0 +1,131 @@
+// summarize: an extractive summarizer with the Hugging Face container's wire shape. It takes
+// text/plain, or application/json `{"inputs": "...", "parameters": {"max_sentences"?, "ratio"?}}`,
+// and answers `[{"summary_text": "..."}]`. Sentences are ranked by TextRank (see rank.ts) and the
+// best ones are returned in their original order.
+import {
+  type Handler,
+  type HandlerOutput,
+  HandlerError,
+  negotiateAccept,
+  requireContentType,
+} from '../handler.js'
+import { selectSummary } from './rank.js'
+import { splitSentences } from './sentences.js'
+
+export const CONTENT_TYPES = ['text/plain', 'application/json'] as const
+/** The async model takes up to 10 MiB; this cap only protects the host's memory. */
+export const MAX_INPUT_BYTES = 32 * 1024 * 1024
+/** Keeps the answer bounded whatever `ratio` asks for. */
+export const MAX_SUMMARY_SENTENCES = 500
+
+export interface SummaryParameters {
+  maxSentences?: number
+  ratio?: number
+}
+
+export interface SummaryInput extends SummaryParameters {
+  text: string
+}
+
+export interface SummaryPrediction {
+  summaryText: string
+}
+
+function invalid(message: string): HandlerError {
+  return new HandlerError(400, message)
+}
+
+function parseMaxSentences(value: unknown, source: string): number {
+  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
+  if (typeof number !== 'number' || !Number.isInteger(number) || number < 1 || number > MAX_SUMMARY_SENTENCES) {
+    throw invalid(`${source} max_sentences must be an integer from 1 to ${MAX_SUMMARY_SENTENCES}`)
+  }
+  return number
+}
+
+function parseRatio(value: unknown, source: string): number {
+  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
+  if (typeof number !== 'number' || !Number.isFinite(number) || number <= 0 || number > 1) {
+    throw invalid(`${source} ratio must be a number greater than 0 and at most 1`)
+  }
+  return number
+}
+
+/** Parameters from a source (JSON `parameters` or custom attributes); unknown keys are ignored. */
+function parseParameters(values: Record<string, unknown>, source: string): SummaryParameters {
+  const parameters: SummaryParameters = {}
+  if (values.max_sentences !== undefined) parameters.maxSentences = parseMaxSentences(values.max_sentences, source)
+  if (values.ratio !== undefined) parameters.ratio = parseRatio(values.ratio, source)
+  return parameters
+}
+
+function parseJsonRequest(raw: string): { text: unknown; parameters: SummaryParameters } {
+  let request: unknown
+  try {
+    request = JSON.parse(raw)
+  } catch (err) {
+    throw new HandlerError(400, `invalid JSON body: ${(err as Error).message}`, { cause: err })
+  }
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+    throw invalid('the JSON body must be an object like {"inputs": "text to summarize"}')
+  }
+  const { inputs, parameters } = request as { inputs?: unknown; parameters?: unknown }
+  if (inputs === undefined) throw invalid('the JSON body has no "inputs" (the text to summarize)')
+  if (parameters !== undefined && (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters))) {
+    throw invalid('"parameters" must be an object')
+  }
+  return { text: inputs, parameters: parseParameters((parameters ?? {}) as Record<string, unknown>, 'parameters.') }
+}
+
+/**
+ * How many sentences to keep: explicit parameters win (max_sentences caps ratio when both are set);
+ * otherwise 3, or about 20% for texts over 15 sentences, capped at 10.
+ */
+export function summaryLength(sentenceCount: number, parameters: SummaryParameters): number {
+  let count: number
+  if (parameters.ratio !== undefined) {
+    count = Math.max(1, Math.round(sentenceCount * parameters.ratio))
+    if (parameters.maxSentences !== undefined) count = Math.min(count, parameters.maxSentences)
+  } else if (parameters.maxSentences !== undefined) {
+    count = parameters.maxSentences
+  } else {
+    count = sentenceCount <= 15 ? 3 : Math.min(10, Math.round(sentenceCount * 0.2))
+  }
+  return Math.min(count, sentenceCount, MAX_SUMMARY_SENTENCES)
+}
+
+export const handler: Handler<null, SummaryInput, SummaryPrediction> = {
+  modelFn() {
+    return null // nothing to load: the "model" is the algorithm
+  },
+
+  async inputFn(body, contentType, ctx) {
+    const type = requireContentType(contentType, CONTENT_TYPES)
+    negotiateAccept(ctx.accept, ['application/json'], 'application/json')
+    const raw = await body.text(MAX_INPUT_BYTES)
+    // For text/plain the parameters can come as custom attributes (`max_sentences=2`).
+    let parameters = parseParameters(ctx.customAttributes, 'custom attribute ')
+    let text: unknown = raw
+    if (type === 'application/json') {
+      const request = parseJsonRequest(raw)
+      text = request.text
+      parameters = { ...parameters, ...request.parameters }
+    }
+    if (typeof text !== 'string') throw invalid('"inputs" must be a string')
+    if (text.trim() === '') throw invalid('the text to summarize is empty')
+    return { text, ...parameters }
+  },
+
+  async predictFn(input, _model, ctx) {
+    const sentences = splitSentences(input.text)
+    const count = summaryLength(sentences.length, input)
+    const chosen = await selectSummary(sentences, count, ctx.signal)
+    ctx.logger.debug({ sentences: sentences.length, chosen: chosen.length }, 'summarized')
+    return { summaryText: chosen.map((i) => sentences[i]).join(' ') }
+  },
+
+  outputFn(prediction, accept): HandlerOutput {
+    const contentType = negotiateAccept(accept, ['application/json'], 'application/json')
+    return { body: JSON.stringify([{ summary_text: prediction.summaryText }]), contentType }
+  },
+}

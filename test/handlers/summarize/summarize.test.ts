@@ -1,0 +1,85 @@
+import t, { type Test } from 'tap'
+import { handler } from '../../../handlers/summarize/index.js'
+import { invokeBytes, makeContext } from '../invocation-fixtures.js'
+
+// Four sentences about solar power share vocabulary; the two off-topic ones share none with them.
+const TEXT = [
+  'Solar power is growing quickly around the world.',
+  'My cat likes to sleep on the warm sofa.',
+  'Solar panels convert sunlight into electricity for homes.',
+  'Many homes now install solar panels on their roofs to produce electricity.',
+  'Yesterday it rained in the afternoon.',
+  'The price of solar electricity keeps falling as solar panels become cheaper.',
+].join(' ')
+
+async function summarize(t: Test, body: string, contentType: string, customAttributes = {}): Promise<string> {
+  const output = await invokeBytes(handler, t.testdir(), body, contentType, makeContext({ customAttributes }))
+  t.equal(output.contentType, 'application/json')
+  const parsed = JSON.parse(String(output.body)) as Array<{ summary_text: string }>
+  t.equal(parsed.length, 1)
+  return parsed[0]!.summary_text
+}
+
+t.test('text/plain: picks the three central sentences, in their original order', async (t) => {
+  t.equal(
+    await summarize(t, TEXT, 'text/plain; charset=utf-8'),
+    'Solar panels convert sunlight into electricity for homes. ' +
+      'Many homes now install solar panels on their roofs to produce electricity. ' +
+      'The price of solar electricity keeps falling as solar panels become cheaper.',
+  )
+})
+
+t.test('application/json {"inputs"} gives the same summary', async (t) => {
+  const plain = await summarize(t, TEXT, 'text/plain')
+  t.equal(await summarize(t, JSON.stringify({ inputs: TEXT }), 'application/json'), plain)
+})
+
+t.test('parameters.max_sentences and parameters.ratio set the length', async (t) => {
+  const one = await summarize(t, JSON.stringify({ inputs: TEXT, parameters: { max_sentences: 1 } }), 'application/json')
+  t.match(one, /^[^.]*solar[^.]*\.$/i)
+  const half = await summarize(t, JSON.stringify({ inputs: TEXT, parameters: { ratio: 0.5 } }), 'application/json')
+  t.equal(half.split('. ').length, 3)
+  const capped = JSON.stringify({ inputs: TEXT, parameters: { ratio: 1, max_sentences: 2 } })
+  t.equal((await summarize(t, capped, 'application/json')).split('. ').length, 2)
+})
+
+t.test('text/plain takes max_sentences from the custom attributes', async (t) => {
+  const summary = await summarize(t, TEXT, 'text/plain', { max_sentences: '2' })
+  t.equal(summary.split('. ').length, 2)
+})
+
+t.test('a short text is returned whole, and repeated sentences only once', async (t) => {
+  t.equal(await summarize(t, 'Only one sentence here.', 'text/plain'), 'Only one sentence here.')
+  t.equal(await summarize(t, 'Same thing. Same thing. Same thing. Different topic entirely.', 'text/plain'), 'Same thing. Different topic entirely.')
+})
+
+t.test('invalid requests are 400s with a useful message', async (t) => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['{"inputs": "unterminated', 'application/json', /invalid JSON body/],
+    ['{"text": "no inputs"}', 'application/json', /no "inputs"/],
+    ['["a list"]', 'application/json', /must be an object/],
+    ['{"inputs": 42}', 'application/json', /"inputs" must be a string/],
+    ['{"inputs": "Fine.", "parameters": {"max_sentences": 0}}', 'application/json', /max_sentences/],
+    ['{"inputs": "Fine.", "parameters": {"ratio": 2}}', 'application/json', /ratio/],
+    ['{"inputs": "   "}', 'application/json', /empty/],
+    [' \n\t ', 'text/plain', /empty/],
+  ]
+  for (const [body, type, message] of cases) {
+    await t.rejects(invokeBytes(handler, t.testdir(), body, type), { statusCode: 400, message }, body)
+  }
+})
+
+t.test('bytes that are not UTF-8 are a 400', async (t) => {
+  await t.rejects(invokeBytes(handler, t.testdir(), Buffer.from([0xc3, 0x28, 0xff]), 'text/plain'), {
+    statusCode: 400,
+    message: /UTF-8/,
+  })
+})
+
+t.test('other content types are 415, other Accept values 406', async (t) => {
+  await t.rejects(invokeBytes(handler, t.testdir(), TEXT, 'text/html'), { name: 'HandlerError', statusCode: 415 })
+  const ctx = makeContext({ accept: 'text/plain' })
+  await t.rejects(invokeBytes(handler, t.testdir(), TEXT, 'text/plain', ctx), { name: 'HandlerError', statusCode: 406 })
+  const ok = await invokeBytes(handler, t.testdir(), TEXT, 'text/plain', makeContext({ accept: 'application/*' }))
+  t.equal(ok.contentType, 'application/json')
+})
