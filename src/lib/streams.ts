@@ -1,4 +1,4 @@
-import { Transform, type Readable, type TransformCallback } from 'node:stream'
+import { Readable, Transform, type TransformCallback } from 'node:stream'
 
 /**
  * Counts bytes as they pass and fails the stream as soon as the count crosses `maxBytes`, so an
@@ -22,9 +22,10 @@ export class ByteLimiter extends Transform {
 
 /**
  * Reads at least `n` bytes (fewer if the stream ends first) from a paused stream and puts them back,
- * so the caller can inspect the head of a body and still hand on the whole stream.
+ * so the caller can inspect the head of a body and still hand on the whole of it as `body`: the
+ * same stream, or, when it ended while peeking (a body shorter than `n`), a stream of the head.
  */
-export async function peek(stream: Readable, n: number): Promise<Buffer> {
+export async function peek(stream: Readable, n: number): Promise<{ head: Buffer; body: Readable }> {
   const chunks: Buffer[] = []
   let length = 0
   while (length < n) {
@@ -58,8 +59,10 @@ export async function peek(stream: Readable, n: number): Promise<Buffer> {
     }
   }
   const head = Buffer.concat(chunks)
-  if (head.length > 0 && !stream.readableEnded) stream.unshift(head)
-  return head
+  // A stream cannot take data back after its end: hand on the bytes read instead.
+  if (stream.readableEnded) return { head, body: Readable.from(head.length > 0 ? [head] : []) }
+  if (head.length > 0) stream.unshift(head)
+  return { head, body: stream }
 }
 
 /**

@@ -81,13 +81,13 @@ export function createJobService(deps: JobServiceDeps) {
     const abortBody = () => input.body.destroy(errors.clientClosed())
     signal.addEventListener('abort', abortBody, { once: true })
     try {
-      const head = await peek(input.body, SNIFF_BYTES)
+      const { head, body } = await peek(input.body, SNIFF_BYTES)
       if (head.length === 0) throw errors.emptyBody()
       if (matchesSignature(media.essence, head) === false) throw errors.contentMismatch(media.essence)
 
       const id = newJobId()
       const keys = jobKeys(storage.prefix, id)
-      const limited = limitBody(input.body, model.maxBytes, () => errors.payloadTooLarge(model.maxBytes))
+      const limited = limitBody(body, model.maxBytes, () => errors.payloadTooLarge(model.maxBytes))
       await store.upload(loc(keys.input), limited, { contentType, metadata: { 'sagegate-job-id': id } })
       const sizeBytes = limited.bytes
       // From here on the input exists: every failure must remove it so nothing dangles.

@@ -11,6 +11,7 @@ t.test('raw upload creates a job, stores input and record, invokes the endpoint'
   t.equal(job.status, 'in_progress')
   t.equal(job.input.sizeBytes, mp4Head.length)
   t.same(store.keys(), [`test-bucket/sagegate/jobs/${job.id}/input`, `test-bucket/sagegate/jobs/${job.id}/job.json`])
+  t.same(store.objects.get(`test-bucket/sagegate/jobs/${job.id}/input`)?.body, mp4Head, 'the input is stored byte for byte')
   t.equal(runtime.calls.length, 1)
   t.match(runtime.calls[0], { endpointName: 'video-ep', inferenceId: job.id, contentType: 'video/mp4', customAttributes: 'fps=2', ttlSeconds: 21600, invocationTimeoutSeconds: 900 })
   t.equal(runtime.calls[0]!.inputLocation, `s3://test-bucket/sagegate/jobs/${job.id}/input`)
@@ -63,6 +64,14 @@ t.test('rejects a body over the limit while streaming, leaving nothing', async (
   t.equal(res.json().code, 'payload_too_large')
   t.same(store.keys(), [])
   t.equal(runtime.calls.length, 0)
+})
+
+t.test('a body shorter than the sniffed head is stored whole', async (t) => {
+  const { app, store } = await buildTestApp()
+  t.teardown(() => app.close())
+  const res = await app.inject({ method: 'POST', url: '/models/text/jobs', headers: { 'content-type': 'text/plain' }, payload: 'hi' })
+  t.equal(res.statusCode, 202)
+  t.equal(store.objects.get(`test-bucket/sagegate/jobs/${res.json().id}/input`)?.body.toString(), 'hi')
 })
 
 t.test('runtime failure: 503 with Retry-After for unavailability, input removed', async (t) => {
