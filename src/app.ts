@@ -11,8 +11,10 @@ import { registerErrorHandler } from './routes/error-handler.js'
 import { healthRoutes } from './routes/health.js'
 import { jobRoutes } from './routes/jobs.js'
 import { modelRoutes } from './routes/models.js'
+import { predictRoutes } from './routes/predict.js'
 import { createJobService } from './services/job-service.js'
 import { createModelRegistry, type ModelRegistry } from './services/model-registry.js'
+import { createPredictService } from './services/predict-service.js'
 
 export interface AppOverrides {
   logger?: Logger
@@ -65,7 +67,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     closers.push(() => sm.destroy())
     runtime = createSageMakerInferenceRuntime({ client: sm, endpointUrl: sageMakerRuntimeUrl(config.aws.region, config.aws.sageMakerRuntimeEndpoint) })
   }
-  const models = overrides.models ?? createModelRegistry(config.models)
+  const models = overrides.models ?? createModelRegistry({ models: config.models, multiModelEndpoints: config.multiModelEndpoints, store, logger, ...(overrides.clock ? { clock: overrides.clock } : {}) })
   const jobs = createJobService({
     store,
     runtime,
@@ -95,5 +97,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await app.register(healthRoutes({ store, runtime, bucket: config.storage.bucket }))
   await app.register(modelRoutes(models))
   await app.register(jobRoutes(jobs))
+  await app.register(predictRoutes(createPredictService({ runtime, models, ...(overrides.clock !== undefined ? { clock: overrides.clock } : {}) })))
   return app
 }

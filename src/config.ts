@@ -44,7 +44,41 @@ const asyncModelSchema = z.strictObject({
   description: z.string().max(500).optional(),
 })
 
-export const modelSchema = z.discriminatedUnion('mode', [asyncModelSchema])
+// InvokeEndpoint: request and response bodies up to 6 MiB.
+const REALTIME_MAX_BYTES = 6 * MiB
+// TargetModel: 1–1024 printable characters, the first not blank.
+const targetModel = z.string().min(1).max(1024).regex(/^[\x21-\x7e][\x20-\x7e]*$/, 'must be printable ASCII, not starting with a blank')
+
+const realtimeModelSchema = z.strictObject({
+  mode: z.literal('realtime'),
+  endpointName: z.string().min(1).max(63).regex(endpointNamePattern, 'must match the SageMaker EndpointName pattern'),
+  targetModel: targetModel.optional(),
+  /** Accepted request types; absent means any (the body is passed through byte for byte). */
+  contentTypes: z.array(mediaType).min(1).optional(),
+  maxBytes: z.number().int().positive().max(REALTIME_MAX_BYTES).default(REALTIME_MAX_BYTES),
+  // sagemaker-notes: the container must answer within 60 s; the client socket gets about 70 s.
+  timeoutMs: z.number().int().min(1000).max(600_000).default(70_000),
+  /** How long a call keeps retrying ModelNotReadyException (a cold multi-model load) before a 503. */
+  coldStartWaitMs: z.number().int().min(0).max(600_000).default(30_000),
+  streaming: z.boolean().default(false),
+  description: z.string().max(500).optional(),
+})
+
+export const modelSchema = z.discriminatedUnion('mode', [asyncModelSchema, realtimeModelSchema])
+
+const s3Prefix = z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/(?:.*\/)?$/, 'must be an S3 prefix such as s3://bucket/models/')
+
+/** A multi-model endpoint whose artifacts (`*.tar.gz` under `modelDataUrl`) become routable models. */
+const multiModelEndpointSchema = z.strictObject({
+  modelDataUrl: s3Prefix,
+  discover: z.boolean().default(true),
+  /** How long a listing of the prefix is reused; a new artifact is routable within this time. */
+  discoveryTtlMs: z.number().int().min(1000).max(3_600_000).default(30_000),
+  contentTypes: z.array(mediaType).min(1).optional(),
+  maxBytes: z.number().int().positive().max(REALTIME_MAX_BYTES).default(REALTIME_MAX_BYTES),
+  timeoutMs: z.number().int().min(1000).max(600_000).default(70_000),
+  coldStartWaitMs: z.number().int().min(0).max(600_000).default(30_000),
+})
 
 const fileSchema = z.strictObject({
   server: z
@@ -84,11 +118,15 @@ const fileSchema = z.strictObject({
     })
     .optional(),
   models: z.record(z.string().regex(modelNamePattern, 'model names are lowercase letters, digits, ".", "_" and "-"'), modelSchema).optional(),
+  multiModelEndpoints: z.record(z.string().regex(endpointNamePattern, 'must be a SageMaker endpoint name'), multiModelEndpointSchema).optional(),
 })
 
 export type FileConfig = z.infer<typeof fileSchema>
 export type ModelConfig = z.infer<typeof modelSchema>
 export type AsyncModelConfig = z.infer<typeof asyncModelSchema>
+export type RealtimeModelConfig = z.infer<typeof realtimeModelSchema>
+export type MultiModelEndpointConfig = z.infer<typeof multiModelEndpointSchema>
+export const MODEL_NAME_PATTERN = modelNamePattern
 
 const num = <T extends z.ZodNumber>(schema: T) => z.coerce.number().pipe(schema)
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
@@ -121,6 +159,7 @@ export interface Config {
   upload: { partSizeBytes: number; queueSize: number }
   local: { enabled: boolean; dataDir: string; s3Port: number; sageMakerPort: number }
   models: Record<string, ModelConfig>
+  multiModelEndpoints: Record<string, MultiModelEndpointConfig>
 }
 
 export class ConfigError extends Error {
@@ -181,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
     upload: { ...file.upload, ...defined({ partSizeBytes: e.SAGEGATE_UPLOAD_PART_SIZE_BYTES, queueSize: e.SAGEGATE_UPLOAD_QUEUE_SIZE }) },
     local: { ...file.local, ...defined({ enabled: e.SAGEGATE_LOCAL, dataDir: e.SAGEGATE_DATA_DIR, s3Port: e.LOCAL_S3_PORT, sageMakerPort: e.LOCAL_SAGEMAKER_PORT }) },
     models: file.models,
+    multiModelEndpoints: file.multiModelEndpoints,
   }
   if (problems.length > 0) throw new ConfigError(problems)
   const m: FileConfig = merged
@@ -203,6 +243,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
     upload: { partSizeBytes: m.upload?.partSizeBytes ?? 8 * MiB, queueSize: m.upload?.queueSize ?? 4 },
     local: { enabled: localEnabled, dataDir: m.local?.dataDir ?? '.data', s3Port: m.local?.s3Port ?? 0, sageMakerPort: m.local?.sageMakerPort ?? 0 },
     models: m.models ?? {},
+    multiModelEndpoints: m.multiModelEndpoints ?? {},
   }
 }
 
@@ -210,5 +251,12 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
 export function parseModels(models: unknown): Record<string, ModelConfig> {
   const result = fileSchema.shape.models.safeParse(models)
   if (!result.success) throw new ConfigError(issuesOf(result.error, (p) => `models.${p.map(String).join('.')}`))
+  return result.data ?? {}
+}
+
+/** Validates a multi-model endpoints map given in code. */
+export function parseMultiModelEndpoints(endpoints: unknown): Record<string, MultiModelEndpointConfig> {
+  const result = fileSchema.shape.multiModelEndpoints.safeParse(endpoints)
+  if (!result.success) throw new ConfigError(issuesOf(result.error, (p) => `multiModelEndpoints.${p.map(String).join('.')}`))
   return result.data ?? {}
 }

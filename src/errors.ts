@@ -47,8 +47,10 @@ export const errors = {
     new AppError('content_mismatch', 415, `The body does not look like ${declared}: its first bytes are not a ${declared} file.`, {
       details: { declared },
     }),
-  payloadTooLarge: (maxBytes: number) =>
-    new AppError('payload_too_large', 413, `The upload is larger than this model's limit of ${maxBytes} bytes.`, { details: { maxBytes } }),
+  payloadTooLarge: (maxBytes: number, hint?: string) =>
+    new AppError('payload_too_large', 413, `The body is larger than this model's limit of ${maxBytes} bytes.${hint === undefined ? '' : ` ${hint}`}`, {
+      details: { maxBytes },
+    }),
   emptyBody: () => new AppError('empty_body', 400, 'The request body is empty.'),
   badRequest: (message: string, details?: Record<string, unknown>) =>
     new AppError('bad_request', 400, message, details === undefined ? {} : { details }),

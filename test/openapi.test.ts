@@ -42,7 +42,7 @@ t.test("the app's routes and the spec's paths agree", async (t) => {
 t.test('every problem code the code can produce is in the spec', async (t) => {
   const spec = parse(await readFile(specPath, 'utf8')) as { components: { schemas: { Problem: { properties: { code: { enum: string[] } } } } } }
   const codes = new Set(spec.components.schemas.Problem.properties.code.enum)
-  const sources = ['../src/errors.ts', '../src/routes/error-handler.ts', '../src/services/job-service.ts', '../src/clients/sagemaker-inference-runtime.ts']
+  const sources = ['../src/errors.ts', '../src/routes/error-handler.ts', '../src/services/job-service.ts', '../src/services/predict-service.ts', '../src/clients/sagemaker-inference-runtime.ts']
   for (const file of sources) {
     const text = await readFile(new URL(file, import.meta.url), 'utf8')
     for (const m of text.matchAll(/(?:AppError\(|\[)'([a-z_]+)'/g)) t.ok(codes.has(m[1]!), `${m[1]} (${file}) is documented`)

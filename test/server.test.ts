@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -45,7 +46,7 @@ t.test('npm start: the gateway on the local stack, local.json, clean shutdown', 
   t.equal(ping.status, 200, 'the runtime URL in local.json answers')
 
   child.kill('SIGTERM')
-  const [code] = (await new Promise((r) => child.once('exit', (...a) => r(a)))) as [number | null]
+  const [code] = (await once(child, 'exit')) as [number | null]
   t.equal(code, 0, 'exits cleanly on SIGTERM')
   await t.rejects(fetch(`${local.s3.endpoint}/`), 'the local S3 process is gone too')
 })
@@ -54,7 +55,7 @@ t.test('a bad configuration names every bad key and exits 2', async (t) => {
   const child = startServer({ PORT: 'x', SAGEGATE_UPLOAD_QUEUE_SIZE: '99', LOG_LEVEL: 'loud' })
   let stderr = ''
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()))
-  const [code] = (await new Promise((r) => child.once('exit', (...a) => r(a)))) as [number | null]
+  const [code] = (await once(child, 'exit')) as [number | null]
   t.equal(code, 2)
   for (const key of ['PORT', 'SAGEGATE_UPLOAD_QUEUE_SIZE', 'LOG_LEVEL']) t.match(stderr, key)
 })

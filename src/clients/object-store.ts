@@ -32,6 +32,8 @@ export interface ObjectStore {
   readText(loc: S3Location, maxBytes: number, signal?: AbortSignal): Promise<string | undefined>
   get(loc: S3Location, options?: { range?: { start: number; end: number }; signal?: AbortSignal }): Promise<ObjectBody | undefined>
   delete(loc: S3Location): Promise<void>
+  /** Keys under `prefix`, in order, at most `maxKeys`. */
+  listKeys(bucket: string, prefix: string, maxKeys: number, signal?: AbortSignal): Promise<string[]>
   /** Throws when the store cannot be reached. */
   ping(bucket: string, signal?: AbortSignal): Promise<void>
 }

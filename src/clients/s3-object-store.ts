@@ -1,4 +1,12 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import type { Readable } from 'node:stream'
 import { errors } from '../errors.js'
@@ -118,6 +126,24 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
       } catch (err) {
         if (!isMissing(err)) throw translate(err)
       }
+    },
+
+    async listKeys(bucket, prefix, maxKeys, signal) {
+      const keys: string[] = []
+      let token: string | undefined
+      try {
+        do {
+          const out = await client.send(
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: Math.min(1000, maxKeys - keys.length) }),
+            { abortSignal: signal },
+          )
+          for (const o of out.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key)
+          token = out.IsTruncated === true ? out.NextContinuationToken : undefined
+        } while (token !== undefined && keys.length < maxKeys)
+      } catch (err) {
+        throw translate(err)
+      }
+      return keys
     },
 
     async ping(bucket, signal) {

@@ -1,6 +1,19 @@
-import { InvokeEndpointAsyncCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime'
+import {
+  InvokeEndpointAsyncCommand,
+  InvokeEndpointCommand,
+  InvokeEndpointWithResponseStreamCommand,
+  type SageMakerRuntimeClient,
+} from '@aws-sdk/client-sagemaker-runtime'
 import { AppError, errors } from '../errors.js'
-import type { AsyncInvocation, AsyncInvocationResult, InferenceRuntime } from './inference-runtime.js'
+import type {
+  AsyncInvocation,
+  AsyncInvocationResult,
+  InferenceRuntime,
+  InvokeOptions,
+  RealtimeInvocation,
+  RealtimeResult,
+  StreamingResult,
+} from './inference-runtime.js'
 
 export interface SageMakerInferenceRuntimeOptions {
   client: SageMakerRuntimeClient
@@ -13,6 +26,60 @@ interface SdkError {
   message?: string
   $metadata?: { httpStatusCode?: number }
   code?: string
+  OriginalStatusCode?: number
+  OriginalMessage?: string
+  ErrorCode?: string
+}
+
+/** The model's cold load (multi-model endpoints) is still going on: the caller may retry. */
+export class ModelNotReadyError extends AppError {
+  constructor(cause: unknown) {
+    super('model_not_ready', 503, 'The model is still loading; retry later.', { headers: { 'retry-after': '2' }, cause })
+  }
+}
+
+const MAX_MODEL_MESSAGE = 2000
+const clip = (s: string | undefined) => (s === undefined ? undefined : s.length > MAX_MODEL_MESSAGE ? `${s.slice(0, MAX_MODEL_MESSAGE)}…` : s)
+
+/**
+ * Real-time errors → gateway errors (issue #3): the model rejected the input (ModelError with a 4xx
+ * original status) → 422 with its status and message; the model failed (5xx) → 502 with its status
+ * (its message may hold internals, so it is logged, not sent); the model timed out (original status
+ * 0) → 504; a cold load → ModelNotReadyError (retried by the caller); a target that does not exist →
+ * 404; other validation errors → 400; throttling and unavailability → 503.
+ */
+export function translateInvokeError(err: unknown): Error {
+  const e = err as SdkError
+  switch (e.name) {
+    case 'ModelError': {
+      const status = e.OriginalStatusCode ?? 0
+      if (status === 0) return new AppError('model_timeout', 504, 'The model did not answer in time.', { cause: err })
+      if (status >= 400 && status < 500) {
+        return new AppError('model_rejected_input', 422, 'The model rejected the input.', {
+          details: { modelStatus: status, modelMessage: clip(e.OriginalMessage ?? e.message) },
+          cause: err,
+        })
+      }
+      return new AppError('model_error', 502, 'The model failed.', { details: { modelStatus: status }, cause: err })
+    }
+    case 'ModelStreamError':
+      return new AppError('model_error', 502, 'The model failed while streaming.', { details: { modelErrorCode: e.ErrorCode }, cause: err })
+    case 'ModelNotReadyException':
+      return new ModelNotReadyError(err)
+    case 'ValidationError': {
+      const message = e.message ?? ''
+      // A multi-model target that has no artifact (sagemaker-notes: "Failed to download model data").
+      if (/failed to download model data|could not find model data/i.test(message)) {
+        return new AppError('target_model_not_found', 404, 'The model artifact does not exist.', { cause: err })
+      }
+      // Our own configuration names an endpoint that is not there: not the client's fault.
+      if (/^Endpoint .* not found\.?$/.test(message)) return translateRuntimeError(err)
+      return new AppError('invalid_request', 400, clip(message) ?? 'SageMaker rejected the request.', { cause: err })
+    }
+    default:
+      if (e.name === 'TimeoutError') return new AppError('model_timeout', 504, 'The model did not answer in time.', { cause: err })
+      return translateRuntimeError(err)
+  }
 }
 
 /**
@@ -26,7 +93,15 @@ export function translateRuntimeError(err: unknown): Error {
   if (e.name === 'AbortError') return err as Error
   const status = e.$metadata?.httpStatusCode
   const unreachable = e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'ETIMEDOUT' || e.name === 'TimeoutError'
-  if (e.name === 'ServiceUnavailable' || e.name === 'ThrottlingException' || status === 429 || status === 503 || unreachable) {
+  if (
+    e.name === 'ServiceUnavailable' ||
+    e.name === 'ThrottlingException' ||
+    e.name === 'InternalDependencyException' ||
+    status === 429 ||
+    status === 503 ||
+    status === 530 ||
+    unreachable
+  ) {
     return errors.upstreamUnavailable('The inference service', 5, err)
   }
   return new AppError('upstream_error', 502, 'The inference service rejected or failed the request.', {
@@ -64,10 +139,75 @@ export function createSageMakerInferenceRuntime(options: SageMakerInferenceRunti
       }
     },
 
+    async invoke(req: RealtimeInvocation, opts: InvokeOptions): Promise<RealtimeResult> {
+      const { signal, timedOut } = deadline(opts)
+      try {
+        const out = await client.send(new InvokeEndpointCommand(invokeInput(req)), { abortSignal: signal })
+        return {
+          body: out.Body ?? new Uint8Array(),
+          ...meta(out.ContentType, out.InvokedProductionVariant, out.CustomAttributes),
+        }
+      } catch (err) {
+        if (timedOut()) throw new AppError('model_timeout', 504, 'The model did not answer in time.', { cause: err })
+        throw translateInvokeError(err)
+      }
+    },
+
+    async invokeStream(req: RealtimeInvocation, opts: InvokeOptions): Promise<StreamingResult> {
+      const { signal, timedOut } = deadline(opts)
+      try {
+        // The response stream API takes no TargetModel; Accept travels as X-Amzn-SageMaker-Accept.
+        const { TargetModel: _unused, ...input } = invokeInput(req)
+        const out = await client.send(new InvokeEndpointWithResponseStreamCommand(input), { abortSignal: signal })
+        const events = out.Body
+        async function* chunks(): AsyncGenerator<Uint8Array> {
+          try {
+            for await (const event of events ?? []) {
+              if (event.PayloadPart?.Bytes !== undefined) yield event.PayloadPart.Bytes
+              else if (event.ModelStreamError !== undefined) throw translateInvokeError({ ...event.ModelStreamError, name: 'ModelStreamError' })
+              else if (event.InternalStreamFailure !== undefined) throw errors.upstreamFailed('The inference service', event.InternalStreamFailure)
+            }
+          } catch (err) {
+            throw timedOut() ? new AppError('model_timeout', 504, 'The model did not answer in time.', { cause: err }) : translateInvokeError(err)
+          }
+        }
+        return { chunks: chunks(), ...meta(out.ContentType, out.InvokedProductionVariant, out.CustomAttributes) }
+      } catch (err) {
+        if (timedOut()) throw new AppError('model_timeout', 504, 'The model did not answer in time.', { cause: err })
+        throw translateInvokeError(err)
+      }
+    },
+
     async ping(signal?: AbortSignal) {
       // Any HTTP answer means the runtime is reachable; only a network failure is "not ready".
       const res = await fetch(new URL('/ping', options.endpointUrl), { signal: signal ?? AbortSignal.timeout(2000) })
       await res.body?.cancel()
     },
   }
+}
+
+function invokeInput(req: RealtimeInvocation) {
+  return {
+    EndpointName: req.endpointName,
+    Body: req.body,
+    ContentType: req.contentType,
+    Accept: req.accept,
+    CustomAttributes: req.customAttributes,
+    TargetModel: req.targetModel,
+    InferenceId: req.inferenceId,
+  }
+}
+
+function meta(contentType?: string, invokedVariant?: string, customAttributes?: string) {
+  return {
+    ...(contentType !== undefined ? { contentType } : {}),
+    ...(invokedVariant !== undefined ? { invokedVariant } : {}),
+    ...(customAttributes !== undefined ? { customAttributes } : {}),
+  }
+}
+
+/** The caller's signal combined with the model's time budget; says afterwards which one fired. */
+function deadline(opts: InvokeOptions): { signal: AbortSignal; timedOut: () => boolean } {
+  const timeout = AbortSignal.timeout(opts.timeoutMs)
+  return { signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout, timedOut: () => timeout.aborted }
 }

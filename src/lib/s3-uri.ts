@@ -26,3 +26,9 @@ export function parseS3Uri(uri: string): S3Location | undefined {
   const slash = path.indexOf('/')
   return slash <= 0 || slash === path.length - 1 ? undefined : { bucket: path.slice(0, slash), key: path.slice(slash + 1) }
 }
+
+/** `s3://bucket/prefix/` (or `s3://bucket/`) → bucket and key prefix (possibly empty). */
+export function parseS3Prefix(uri: string): { bucket: string; prefix: string } | undefined {
+  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri)
+  return m === null ? undefined : { bucket: m[1]!, prefix: m[2]! }
+}

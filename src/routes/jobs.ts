@@ -1,23 +1,11 @@
 import multipart, { type MultipartFile, type Multipart } from '@fastify/multipart'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
 import { errors } from '../errors.js'
+import { clientGone, CUSTOM_ATTRIBUTES_HEADER } from './http.js'
 import type { JobService } from '../services/job-service.js'
 
-/** Clients pass SageMaker custom attributes in this header (or the multipart field of the same role). */
-export const CUSTOM_ATTRIBUTES_HEADER = 'x-custom-attributes'
 const OPTION_FIELDS = new Set(['customAttributes'])
-
-/** An AbortSignal that fires when the client goes away before the response is complete. */
-function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
-  const controller = new AbortController()
-  const onClose = () => {
-    if (!reply.raw.writableFinished) controller.abort()
-  }
-  reply.raw.once('close', onClose)
-  request.raw.once('aborted', onClose)
-  return controller.signal
-}
 
 interface Upload {
   body: Readable

@@ -1,15 +1,20 @@
-import type { ModelConfig } from '../config.js'
+import type { Logger } from 'pino'
+import { MODEL_NAME_PATTERN, type ModelConfig, type MultiModelEndpointConfig, type RealtimeModelConfig } from '../config.js'
+import type { ObjectStore } from '../clients/object-store.js'
 import { errors } from '../errors.js'
+import { parseS3Prefix } from '../lib/s3-uri.js'
 
-export type NamedModel = ModelConfig & { name: string }
+export type NamedModel = ModelConfig & { name: string; discovered?: boolean }
 
-/** Public description of a routable model (no buckets or credentials). */
+/** Public description of a routable model (no buckets, keys or credentials). */
 export interface ModelView {
   name: string
   mode: ModelConfig['mode']
   endpointName: string
   contentTypes: string[]
   maxBytes: number
+  streaming?: boolean
+  discovered?: boolean
   description?: string
 }
 
@@ -23,22 +28,110 @@ export const toModelView = (m: NamedModel): ModelView => ({
   name: m.name,
   mode: m.mode,
   endpointName: m.endpointName,
-  contentTypes: m.contentTypes,
+  contentTypes: m.contentTypes ?? ['*/*'],
   maxBytes: m.maxBytes,
+  ...(m.mode === 'realtime' ? { streaming: m.streaming } : {}),
+  ...(m.discovered === true ? { discovered: true } : {}),
   ...(m.description !== undefined ? { description: m.description } : {}),
 })
 
-export function createModelRegistry(models: Record<string, ModelConfig>): ModelRegistry {
-  // Names come from URLs: look them up in an own-property map only, never on prototypes.
-  const byName = new Map(Object.entries(models).map(([name, m]) => [name, { ...m, name }]))
+const ARTIFACT_SUFFIX = '.tar.gz'
+const MAX_ARTIFACTS = 10_000
+/** A name not found triggers a fresh listing at most this often, so typos cannot hammer S3. */
+const MISS_REFRESH_MS = 5_000
+
+export interface ModelRegistryOptions {
+  models: Record<string, ModelConfig>
+  multiModelEndpoints?: Record<string, MultiModelEndpointConfig>
+  store?: ObjectStore
+  logger?: Logger
+  clock?: () => number
+}
+
+interface Discovery {
+  endpointName: string
+  config: MultiModelEndpointConfig
+  models: Map<string, NamedModel>
+  listedAt: number
+  refreshing: Promise<void> | undefined
+}
+
+/**
+ * Explicit models from the configuration, plus the artifacts found under each discovering
+ * multi-model endpoint's prefix: `<prefix>/<name>.tar.gz` is routable as `name` with TargetModel
+ * `<name>.tar.gz`. Listings are cached for `discoveryTtlMs`; explicit names win over discovered ones.
+ */
+export function createModelRegistry(options: ModelRegistryOptions): ModelRegistry {
+  const now = options.clock ?? Date.now
+  // Names come from URLs: look them up in Maps only, never on plain objects and their prototypes.
+  const explicit = new Map(Object.entries(options.models).map(([name, m]) => [name, { ...m, name } as NamedModel]))
+  const discoveries: Discovery[] = Object.entries(options.multiModelEndpoints ?? {})
+    .filter(([, c]) => c.discover)
+    .map(([endpointName, config]) => ({ endpointName, config, models: new Map(), listedAt: Number.NEGATIVE_INFINITY, refreshing: undefined }))
+  if (discoveries.length > 0 && options.store === undefined) throw new Error('model discovery needs an object store')
+
+  async function refresh(d: Discovery): Promise<void> {
+    d.refreshing ??= (async () => {
+      const { bucket, prefix: keyPrefix } = parseS3Prefix(d.config.modelDataUrl)!
+      try {
+        const keys = await options.store!.listKeys(bucket, keyPrefix, MAX_ARTIFACTS)
+        const models = new Map<string, NamedModel>()
+        for (const key of keys) {
+          const relative = key.slice(keyPrefix.length)
+          if (!relative.endsWith(ARTIFACT_SUFFIX)) continue
+          const name = relative.slice(0, -ARTIFACT_SUFFIX.length)
+          // Only names that are valid in a URL path segment are routable; nested keys are not.
+          if (!MODEL_NAME_PATTERN.test(name)) continue
+          const model: RealtimeModelConfig = {
+            mode: 'realtime',
+            endpointName: d.endpointName,
+            targetModel: relative,
+            ...(d.config.contentTypes !== undefined ? { contentTypes: d.config.contentTypes } : {}),
+            maxBytes: d.config.maxBytes,
+            timeoutMs: d.config.timeoutMs,
+            coldStartWaitMs: d.config.coldStartWaitMs,
+            streaming: false,
+          }
+          models.set(name, { ...model, name, discovered: true })
+        }
+        d.models = models
+        d.listedAt = now()
+      } catch (err) {
+        // Keep serving the last listing; with none, callers see the storage error.
+        options.logger?.warn({ err, endpoint: d.endpointName }, 'model discovery failed')
+        if (d.listedAt === Number.NEGATIVE_INFINITY) throw err
+      } finally {
+        d.refreshing = undefined
+      }
+    })()
+    return d.refreshing
+  }
+
+  const fresh = (d: Discovery, maxAgeMs: number) => (now() - d.listedAt < maxAgeMs ? Promise.resolve() : refresh(d))
+
   return {
     async list() {
-      return [...byName.values()].map(toModelView).sort((a, b) => a.name.localeCompare(b.name))
+      await Promise.all(discoveries.map((d) => fresh(d, d.config.discoveryTtlMs)))
+      const all = new Map<string, NamedModel>()
+      for (const d of discoveries) for (const [name, m] of d.models) if (!all.has(name)) all.set(name, m)
+      for (const [name, m] of explicit) all.set(name, m)
+      return [...all.values()].map(toModelView).sort((a, b) => a.name.localeCompare(b.name))
     },
+
     async get(name) {
-      const m = byName.get(name)
-      if (m === undefined) throw errors.modelNotFound(name)
-      return m
+      const m = explicit.get(name)
+      if (m !== undefined) return m
+      for (const d of discoveries) {
+        await fresh(d, d.config.discoveryTtlMs)
+        let found = d.models.get(name)
+        if (found === undefined && now() - d.listedAt >= MISS_REFRESH_MS) {
+          // A new artifact may have landed since the listing: look again (rate-limited).
+          await refresh(d)
+          found = d.models.get(name)
+        }
+        if (found !== undefined) return found
+      }
+      throw errors.modelNotFound(name)
     },
   }
 }

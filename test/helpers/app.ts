@@ -6,10 +6,13 @@ import { FakeRuntime, MemoryStore } from './fakes.js'
 export const testModels = parseModels({
   video: { mode: 'async', endpointName: 'video-ep', contentTypes: ['video/mp4', 'video/webm'], maxBytes: 1024 * 1024 },
   text: { mode: 'async', endpointName: 'text-ep', contentTypes: ['text/plain', 'application/json'], maxBytes: 1000, ttlSeconds: 60, invocationTimeoutSeconds: 10 },
+  classify: { mode: 'realtime', endpointName: 'mme-ep', targetModel: 'classify.tar.gz', maxBytes: 1000, coldStartWaitMs: 2000 },
+  live: { mode: 'realtime', endpointName: 'live-ep', contentTypes: ['text/plain'], streaming: true },
 })
 
 /** The app with in-memory fakes of its own ports, for route tests of the gateway's logic. */
 export async function buildTestApp(options: { clock?: () => number } = {}) {
+  // Route tests never wait for real backoff delays: ModelNotReady retries happen at once.
   const config = { ...loadConfig({ SAGEGATE_BUCKET: 'test-bucket' }), models: testModels }
   const store = new MemoryStore()
   const runtime = new FakeRuntime()

@@ -1,5 +1,13 @@
 import { Readable } from 'node:stream'
-import type { AsyncInvocation, AsyncInvocationResult, InferenceRuntime } from '../../src/clients/inference-runtime.js'
+import type {
+  AsyncInvocation,
+  AsyncInvocationResult,
+  InferenceRuntime,
+  InvokeOptions,
+  RealtimeInvocation,
+  RealtimeResult,
+  StreamingResult,
+} from '../../src/clients/inference-runtime.js'
 import type { ObjectInfo, ObjectStore } from '../../src/clients/object-store.js'
 import type { S3Location } from '../../src/lib/s3-uri.js'
 
@@ -42,6 +50,13 @@ export class MemoryStore implements ObjectStore {
     this.objects.delete(this.k(loc))
   }
   async ping() {}
+  async listKeys(bucket: string, prefix: string, maxKeys: number) {
+    return [...this.objects.keys()]
+      .filter((k) => k.startsWith(`${bucket}/${prefix}`))
+      .map((k) => k.slice(bucket.length + 1))
+      .sort()
+      .slice(0, maxKeys)
+  }
   keys(): string[] {
     return [...this.objects.keys()].sort()
   }
@@ -62,5 +77,34 @@ export class FakeRuntime implements InferenceRuntime {
   }
   async ping() {
     if (!this.reachable) throw new Error('unreachable')
+  }
+
+  /** Real-time: each call takes the next scripted outcome (an error to throw, or a result); default echo. */
+  readonly realtimeCalls: Array<{ request: RealtimeInvocation; options: InvokeOptions; stream: boolean }> = []
+  readonly outcomes: Array<Error | RealtimeResult> = []
+  streamChunks: Array<Uint8Array | Error> = [Buffer.from('a'), Buffer.from('b')]
+
+  private next(request: RealtimeInvocation): RealtimeResult {
+    const outcome = this.outcomes.shift()
+    if (outcome instanceof Error) throw outcome
+    return outcome ?? { body: request.body, ...(request.contentType ? { contentType: request.contentType } : {}), invokedVariant: 'AllTraffic' }
+  }
+  async invoke(request: RealtimeInvocation, options: InvokeOptions): Promise<RealtimeResult> {
+    this.realtimeCalls.push({ request, options, stream: false })
+    return this.next(request)
+  }
+  async invokeStream(request: RealtimeInvocation, options: InvokeOptions): Promise<StreamingResult> {
+    this.realtimeCalls.push({ request, options, stream: true })
+    const first = this.next(request)
+    const chunks = this.streamChunks
+    return {
+      contentType: first.contentType ?? 'application/octet-stream',
+      chunks: (async function* () {
+        for (const c of chunks) {
+          if (c instanceof Error) throw c
+          yield c
+        }
+      })(),
+    }
   }
 }

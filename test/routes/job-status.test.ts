@@ -72,8 +72,10 @@ t.test('result: 409 while in progress, then the bytes, with ranges', async (t) =
 t.test('models are listed without internals', async (t) => {
   const { app } = await created(t)
   const list = (await app.inject('/models')).json()
-  t.same(list.models.map((m: { name: string }) => m.name), ['text', 'video'])
-  t.same(Object.keys(list.models[0]).sort(), ['contentTypes', 'endpointName', 'maxBytes', 'mode', 'name'])
+  t.same(list.models.map((m: { name: string }) => m.name), ['classify', 'live', 'text', 'video'])
+  const text = list.models.find((m: { name: string }) => m.name === 'text')
+  t.same(Object.keys(text).sort(), ['contentTypes', 'endpointName', 'maxBytes', 'mode', 'name'], 'no buckets or keys')
+  t.match(list.models.find((m: { name: string }) => m.name === 'live'), { mode: 'realtime', streaming: true })
   t.equal((await app.inject('/models/text')).json().maxBytes, 1000)
   t.equal((await app.inject('/models/nope')).statusCode, 404)
 })

@@ -1,0 +1,123 @@
+import type { RealtimeModelConfig } from '../config.js'
+import { ModelNotReadyError } from '../clients/sagemaker-inference-runtime.js'
+import type { RealtimeInvocation, RealtimeResult, RealtimeRuntime, StreamingResult } from '../clients/inference-runtime.js'
+import { AppError, errors } from '../errors.js'
+import { checkCustomAttributes } from '../lib/custom-attributes.js'
+import { isAcceptedType, parseMediaType } from '../lib/media-type.js'
+import type { ModelRegistry, NamedModel } from './model-registry.js'
+
+export type RealtimeModel = NamedModel & RealtimeModelConfig
+
+export interface PredictInput {
+  model: RealtimeModel
+  body: Buffer
+  contentType: string | undefined
+  accept: string | undefined
+  customAttributes: string | undefined
+  inferenceId: string | undefined
+  signal: AbortSignal
+}
+
+export interface PredictServiceDeps {
+  runtime: RealtimeRuntime
+  models: ModelRegistry
+  /** Injected for tests: waits between ModelNotReady retries. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>
+  clock?: () => number
+  random?: () => number
+}
+
+const BACKOFF_BASE_MS = 250
+const BACKOFF_CAP_MS = 4000
+
+const defaultSleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms)
+    signal.addEventListener('abort', () => (clearTimeout(timer), reject(errors.clientClosed())), { once: true })
+  })
+
+/** Header values the gateway forwards, checked against SageMaker's limits before anything is sent. */
+function checkHeaders(input: PredictInput): void {
+  for (const [name, value] of [
+    ['Content-Type', input.contentType],
+    ['Accept', input.accept],
+  ] as const) {
+    if (value !== undefined && (value.length > 1024 || !/^[\x20-\x7e]*$/.test(value))) throw errors.badRequest(`${name} is too long or not ASCII.`)
+  }
+  if (input.customAttributes !== undefined) {
+    const problem = checkCustomAttributes(input.customAttributes)
+    if (problem !== undefined) throw errors.invalidCustomAttributes(problem)
+  }
+  // InferenceId: 1–64 printable characters, the first not blank.
+  if (input.inferenceId !== undefined && !/^[\x21-\x7e][\x20-\x7e]{0,63}$/.test(input.inferenceId)) {
+    throw errors.badRequest('X-Inference-Id must be 1–64 printable ASCII characters.')
+  }
+}
+
+export function createPredictService(deps: PredictServiceDeps) {
+  const sleep = deps.sleep ?? defaultSleep
+  const now = deps.clock ?? Date.now
+  const random = deps.random ?? Math.random
+
+  async function realtimeModel(name: string): Promise<RealtimeModel> {
+    const model = await deps.models.get(name)
+    if (model.mode !== 'realtime') throw errors.wrongMode(name, model.mode, 'realtime')
+    return model
+  }
+
+  function request(input: PredictInput): RealtimeInvocation {
+    const { model } = input
+    if (input.body.length > model.maxBytes) throw errors.payloadTooLarge(model.maxBytes, 'Use POST /models/{name}/jobs with an async model for larger inputs.')
+    if (model.contentTypes !== undefined) {
+      const media = parseMediaType(input.contentType)
+      if (media === undefined || !isAcceptedType(media.essence, model.contentTypes)) throw errors.unsupportedMediaType(input.contentType, model.contentTypes)
+    }
+    checkHeaders(input)
+    return {
+      endpointName: model.endpointName,
+      body: input.body,
+      ...(input.contentType !== undefined ? { contentType: input.contentType } : {}),
+      ...(input.accept !== undefined ? { accept: input.accept } : {}),
+      ...(input.customAttributes !== undefined ? { customAttributes: input.customAttributes } : {}),
+      ...(model.targetModel !== undefined ? { targetModel: model.targetModel } : {}),
+      ...(input.inferenceId !== undefined ? { inferenceId: input.inferenceId } : {}),
+    }
+  }
+
+  /**
+   * Calls the model; a cold multi-model load (ModelNotReady) is retried with full-jitter exponential
+   * backoff until the model's coldStartWaitMs runs out, then answered 503 with Retry-After.
+   */
+  async function withColdStartRetries<T>(model: RealtimeModel, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+    const giveUpAt = now() + model.coldStartWaitMs
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call()
+      } catch (err) {
+        if (!(err instanceof ModelNotReadyError)) throw err
+        const delay = Math.floor(random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt))
+        if (now() + delay >= giveUpAt) throw err
+        await sleep(delay, signal)
+      }
+    }
+  }
+
+  async function predict(input: PredictInput): Promise<RealtimeResult> {
+    const req = request(input)
+    return withColdStartRetries(input.model, input.signal, () => deps.runtime.invoke(req, { signal: input.signal, timeoutMs: input.model.timeoutMs }))
+  }
+
+  async function predictStream(input: PredictInput): Promise<StreamingResult> {
+    if (!input.model.streaming) {
+      throw new AppError('streaming_not_supported', 400, `Model "${input.model.name}" does not stream; call it without ?stream=true.`)
+    }
+    const req = request(input)
+    return withColdStartRetries(input.model, input.signal, () =>
+      deps.runtime.invokeStream(req, { signal: input.signal, timeoutMs: input.model.timeoutMs }),
+    )
+  }
+
+  return { realtimeModel, predict, predictStream }
+}
+
+export type PredictService = ReturnType<typeof createPredictService>
