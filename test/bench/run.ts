@@ -12,7 +12,8 @@ import { Upload } from '@aws-sdk/lib-storage'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { request } from 'node:http'
+import { createServer, request } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -67,7 +68,15 @@ const resetPeak = (pid: number) => writeFile(`/proc/${pid}/clear_refs`, '5').cat
 async function startGateway(env: Record<string, string>, configPath: string): Promise<{ url: string; child: ChildProcess }> {
   const port = 20000 + Math.floor(Math.random() * 20000)
   const child = spawn(process.execPath, [join(root, 'dist/src/server.js')], {
-    env: { ...process.env, ...env, SAGEGATE_CONFIG: configPath, PORT: String(port), LOG_LEVEL: 'warn', SAGEGATE_LOCAL: 'false' },
+    env: {
+      ...process.env,
+      ...env,
+      SAGEGATE_CONFIG: configPath,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      SAGEGATE_LOCAL: 'false',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   })
   const url = `http://127.0.0.1:${port}`
@@ -83,18 +92,41 @@ async function startGateway(env: Record<string, string>, configPath: string): Pr
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
+/**
+ * The bench endpoint's model container: it accepts an invocation and never reads it, so the jobs
+ * the bench creates cost nothing while later uploads are measured (the runtime runs one at a time).
+ */
+async function idleContainer(): Promise<{ url: string; close(): void }> {
+  const server = createServer((req, res) => {
+    if (req.url === '/ping') res.end()
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections()
+      server.close()
+    },
+  }
+}
+
 async function main() {
   const dataDir = await mkdtemp(join(tmpdir(), 'sagegate-bench-'))
   const logger = pino({ level: 'warn' })
+  const container = await idleContainer()
   // The local stack's parts in their own processes, as `npm start` runs them.
-  const stack = await startLocalStack({ dataDir, mode: 'processes', logger, logLevel: 'warn' })
+  const stack = await startLocalStack({
+    dataDir,
+    mode: 'processes',
+    logger,
+    logLevel: 'error',
+    endpoints: [{ name: 'bench-async', mode: 'async', handler: 'none', containerUrl: container.url, maxConcurrentInvocationsPerInstance: 1, instanceCount: 1 }],
+  })
   const sink = await startSinkS3()
   const configPath = join(dataDir, 'bench.yaml')
-  // The bench model reuses the summarize endpoint: jobs queue behind one another there, which costs
-  // the measured uploads nothing.
   await writeFile(
     configPath,
-    `models:\n  bench:\n    mode: async\n    endpointName: summarize-async\n    contentTypes: [application/octet-stream]\n    maxBytes: ${1024 * MiB}\n` +
+    `models:\n  bench:\n    mode: async\n    endpointName: bench-async\n    contentTypes: [application/octet-stream]\n    maxBytes: ${1024 * MiB}\n` +
       `upload:\n  partSizeBytes: ${partSizeBytes}\n  queueSize: ${queueSize}\n`,
   )
   const common = {
@@ -146,6 +178,7 @@ async function main() {
     for (const gw of [toS3, toSink]) gw.child.kill('SIGTERM')
     await sink.close()
     await stack.close()
+    container.close()
     await rm(dataDir, { recursive: true, force: true })
   }
 
