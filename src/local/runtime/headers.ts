@@ -43,3 +43,44 @@ export function checkInferenceId(c: ConstraintCollector, value: string | undefin
   c.length('inferenceId', value, 1, 64)
   if (value.length > 0) c.pattern('inferenceId', value, INFERENCE_ID, '\\A\\S[\\p{Print}]*\\z')
 }
+
+/** TargetModel (shape `TargetModelHeader`: 1–1024, `\A\S[\p{Print}]*\z`). */
+export function checkTargetModel(c: ConstraintCollector, value: string | undefined): void {
+  if (value === undefined) return
+  c.length('targetModel', value, 1, 1024)
+  if (value.length > 0) c.pattern('targetModel', value, INFERENCE_ID, '\\A\\S[\\p{Print}]*\\z')
+}
+
+/** TargetVariant / TargetContainerHostname (≤ 63, the endpoint-name pattern). */
+export function checkVariantLike(c: ConstraintCollector, member: 'targetVariant' | 'targetContainerHostname', value: string | undefined): void {
+  if (value === undefined) return
+  c.length(member, value, undefined, 63)
+  c.pattern(member, value, ENDPOINT_NAME_PATTERN, ENDPOINT_NAME_SHOWN)
+}
+
+/** EnableExplanations (InvokeEndpoint only; shape `EnableExplanationsHeader`: 1–64, `.*`). */
+export function checkEnableExplanations(c: ConstraintCollector, value: string | undefined): void {
+  if (value === undefined) return
+  c.length('enableExplanations', value, 1, 64)
+}
+
+/** InferenceComponentName (shape `InferenceComponentHeader`: ≤ 63). */
+export function checkInferenceComponentName(c: ConstraintCollector, value: string | undefined): void {
+  if (value === undefined) return
+  c.length('inferenceComponentName', value, undefined, 63)
+  c.pattern('inferenceComponentName', value, /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/, '^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?$')
+}
+
+/**
+ * SessionId: InvokeEndpoint takes `SessionIdOrNewSessionConstantHeader` (may be `NEW_SESSION`),
+ * InvokeEndpointWithResponseStream `SessionIdHeader`; both ≤ 256.
+ */
+export function checkSessionId(c: ConstraintCollector, value: string | undefined, allowNewSession: boolean): void {
+  if (value === undefined) return
+  c.length('sessionId', value, undefined, 256)
+  if (allowNewSession) {
+    c.pattern('sessionId', value, /^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/, '^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$')
+  } else {
+    c.pattern('sessionId', value, /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/, '^[a-zA-Z0-9](-*[a-zA-Z0-9])*$')
+  }
+}

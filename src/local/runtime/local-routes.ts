@@ -1,17 +1,20 @@
 import { sendJson } from './errors.js'
 import type { EndpointQueue } from './async-queue.js'
+import type { RealtimeEndpoint } from './realtime-endpoints.js'
 import type { EndpointRegistry } from './registry.js'
 import type { Router } from './router.js'
 
 export interface LocalRoutesDeps {
   registry: EndpointRegistry
   queues: ReadonlyMap<string, EndpointQueue>
+  realtime: ReadonlyMap<string, RealtimeEndpoint>
 }
 
 /**
  * Routes that are not part of AWS's API (prefix `/_local/`), unauthenticated like the rest of the
  * loopback-only local stack: readiness (`GET /ping`, used by the gateway's probe) and the
- * CloudWatch-like counters of each endpoint.
+ * CloudWatch-like counters of each endpoint (async queues; real-time invocations and, for multi-model
+ * endpoints, loads, unloads, cold starts and the loaded models).
  */
 export function registerLocalRoutes(router: Router, deps: LocalRoutesDeps): void {
   router.add('GET', '/ping', async ({ res }) => {
@@ -24,7 +27,8 @@ export function registerLocalRoutes(router: Router, deps: LocalRoutesDeps): void
       mode: e.mode,
       containerUrl: e.containerUrl,
       ...(e.async !== undefined ? { async: e.async } : {}),
-      stats: deps.queues.get(e.name)?.stats() ?? null,
+      ...(e.multiModel !== undefined ? { modelDataUrl: e.multiModel.modelDataUrl, maxLoadedModels: e.multiModel.maxLoadedModels } : {}),
+      stats: deps.queues.get(e.name)?.stats() ?? deps.realtime.get(e.name)?.stats() ?? null,
     }))
     sendJson(res, 200, { endpoints })
   })
@@ -35,11 +39,11 @@ export function registerLocalRoutes(router: Router, deps: LocalRoutesDeps): void
       sendJson(res, 404, { message: `No endpoint named ${name}.` })
       return
     }
-    const queue = deps.queues.get(endpoint.name)
-    if (queue === undefined) {
-      sendJson(res, 404, { message: `Endpoint ${endpoint.name} is a ${endpoint.mode} endpoint and has no async queue.` })
+    const stats = deps.queues.get(endpoint.name)?.stats() ?? deps.realtime.get(endpoint.name)?.stats()
+    if (stats === undefined) {
+      sendJson(res, 404, { message: `Endpoint ${endpoint.name} has no counters.` })
       return
     }
-    sendJson(res, 200, queue.stats())
+    sendJson(res, 200, stats)
   })
 }

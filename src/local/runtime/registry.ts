@@ -1,7 +1,7 @@
 import { parseS3Path } from './s3-paths.js'
 import { messages, validationError, type RuntimeError } from './errors.js'
 import { ENDPOINT_NAME_PATTERN } from './headers.js'
-import type { RuntimeEndpoint } from './types.js'
+import type { MultiModelConfig, RuntimeEndpoint } from './types.js'
 
 /**
  * The endpoints this runtime serves, by name. SageMaker API reference (CreateEndpoint.EndpointName):
@@ -36,7 +36,12 @@ function checkEndpointConfig(e: RuntimeEndpoint): void {
   const where = `local runtime endpoint ${e.name}`
   if (e.name.length > 63 || !ENDPOINT_NAME_PATTERN.test(e.name)) throw new Error(`${where}: invalid endpoint name`)
   if (!/^https?:\/\//.test(e.containerUrl)) throw new Error(`${where}: containerUrl must be an http(s) URL`)
-  if (e.mode === 'realtime') return
+  if (e.containerTimeoutMs !== undefined) checkMs(where, 'containerTimeoutMs', e.containerTimeoutMs)
+  if (e.mode === 'realtime') {
+    if (e.multiModel !== undefined) checkMultiModel(where, e.multiModel)
+    return
+  }
+  if (e.multiModel !== undefined) throw new Error(`${where}: multi-model endpoints are real-time only`)
   const a = e.async
   if (a === undefined) throw new Error(`${where}: async endpoints need an async config`)
   if (parseS3Path(a.s3OutputPath) === undefined) throw new Error(`${where}: s3OutputPath must be s3://bucket[/prefix]`)
@@ -47,4 +52,20 @@ function checkEndpointConfig(e: RuntimeEndpoint): void {
   const max = a.maxConcurrentInvocationsPerInstance
   if (!Number.isInteger(max) || max < 1 || max > 1000) throw new Error(`${where}: maxConcurrentInvocationsPerInstance must be 1-1000`)
   if (!Number.isInteger(a.instanceCount) || a.instanceCount < 1) throw new Error(`${where}: instanceCount must be a positive integer`)
+}
+
+function checkMultiModel(where: string, m: MultiModelConfig): void {
+  // ModelDataUrl of a Model with Mode MultiModel: an S3 prefix under which TargetModel keys live.
+  if (!/^s3:\/\/[^/]+\//.test(m.modelDataUrl) || parseS3Path(m.modelDataUrl) === undefined) {
+    throw new Error(`${where}: modelDataUrl must be s3://bucket/prefix/`)
+  }
+  if (typeof m.modelsDir !== 'string' || m.modelsDir === '') throw new Error(`${where}: modelsDir is required`)
+  if (!Number.isInteger(m.maxLoadedModels) || m.maxLoadedModels < 1) throw new Error(`${where}: maxLoadedModels must be a positive integer`)
+  if (m.notReadyAfterMs !== undefined) checkMs(where, 'notReadyAfterMs', m.notReadyAfterMs)
+  if (m.maxLoadMs !== undefined) checkMs(where, 'maxLoadMs', m.maxLoadMs)
+}
+
+/** setTimeout fires at once for delays over 2^31-1 ms, so larger values are refused. */
+function checkMs(where: string, name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1 || value > 2 ** 31 - 1) throw new Error(`${where}: ${name} must be an integer from 1 to ${2 ** 31 - 1}`)
 }

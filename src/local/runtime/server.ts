@@ -9,11 +9,22 @@ import { awsOperation } from './aws-operation.js'
 import { internalFailure, RuntimeError, sendError, unknownOperation } from './errors.js'
 import { createInvokeEndpoint, INVOKE_BODY_MAX_BYTES } from './invoke-route.js'
 import { registerLocalRoutes } from './local-routes.js'
+import { createRealtimeEndpoints } from './realtime-endpoints.js'
 import { createEndpointRegistry } from './registry.js'
 import { createRouter } from './router.js'
 import type { LocalRuntime, LocalRuntimeOptions } from './types.js'
 
-export type { AsyncEndpointConfig, EndpointStats, LocalRuntime, LocalRuntimeOptions, RuntimeEndpoint } from './types.js'
+export type {
+  AsyncEndpointConfig,
+  EndpointStats,
+  LocalRuntime,
+  LocalRuntimeOptions,
+  MultiModelConfig,
+  MultiModelStats,
+  RealtimeEndpointStats,
+  RuntimeEndpoint,
+} from './types.js'
+export { modelIdOf } from './model-manager.js'
 export {
   REQUEST_EXPIRED_ERROR_CODE,
   INVOCATION_TIMEOUT_ERROR_CODE,
@@ -28,7 +39,8 @@ const EXPIRY_SWEEP_INTERVAL_MS = 1000
 
 /**
  * A local SageMaker runtime: the sagemaker-runtime wire protocol (rest-json, SigV4 `sagemaker`) in
- * front of plain HTTP model containers, with async endpoints queued and run against S3.
+ * front of plain HTTP model containers: async endpoints queued and run against S3, real-time endpoints
+ * (single-model, multi-model with artifacts from S3, and response streaming) called directly.
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const logger = options.logger ?? pino({ level: 'silent' })
@@ -42,6 +54,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       createEndpointQueue({ endpointName: e.name, containerUrl: e.containerUrl, config: e.async, s3: options.s3, clock, logger }),
     )
   }
+
+  const realtime = createRealtimeEndpoints({ registry, s3: options.s3, region: options.region, accountId: options.accountId, logger })
 
   const authenticate = createAuthenticator(options.credentials)
   const router = createRouter()
@@ -57,10 +71,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     router.add(
       'POST',
       `/endpoints/{EndpointName}/${path}`,
-      awsOperation(authenticate, INVOKE_BODY_MAX_BYTES, createInvokeEndpoint({ registry, accountId: options.accountId }, operation)),
+      awsOperation(authenticate, INVOKE_BODY_MAX_BYTES, createInvokeEndpoint({ registry, realtime, accountId: options.accountId }, operation)),
     )
   }
-  registerLocalRoutes(router, { registry, queues })
+  registerLocalRoutes(router, { registry, queues, realtime })
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID()
@@ -106,12 +120,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     url,
     port: address.port,
     stats: () => [...queues.values()].map((q) => q.stats()),
+    realtimeStats: () => [...realtime.values()].map((r) => r.stats()),
     close() {
       closing ??= (async () => {
         clearInterval(sweep)
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeAllConnections()
-        await Promise.all([...queues.values()].map((q) => q.close()))
+        await Promise.all([
+          ...[...queues.values()].map((q) => q.close()),
+          ...[...realtime.values()].map((r) => r.models?.close()),
+        ])
         await closed
       })()
       return closing

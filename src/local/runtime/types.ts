@@ -12,12 +12,33 @@ export interface AsyncEndpointConfig {
   instanceCount: number
 }
 
+/**
+ * A multi-model endpoint (the Model's `Mode: MultiModel` with its ModelDataUrl prefix). The container
+ * implements the MME contract (`/models` load/list/get/delete, `/models/{name}/invoke`).
+ */
+export interface MultiModelConfig {
+  /** `s3://bucket/prefix/`; TargetModel is a key relative to it (a missing trailing "/" is implied). */
+  modelDataUrl: string
+  /** Where artifacts are unpacked: `<modelsDir>/<model-id>/model` (SageMaker: /opt/ml/models/<id>/model). */
+  modelsDir: string
+  /** How many models the container keeps loaded; the least recently used is unloaded beyond it. */
+  maxLoadedModels: number
+  /** Default 60_000: a call waiting longer for a load gets ModelNotReadyException (the load continues). */
+  notReadyAfterMs?: number
+  /** Default 360_000: a load (download, unpack, container load) taking longer fails. */
+  maxLoadMs?: number
+}
+
 export interface RuntimeEndpoint {
   name: string
   mode: 'async' | 'realtime'
   /** Base URL of a container that implements the SageMaker container contract (`/ping`, `/invocations`). */
   containerUrl: string
   async?: AsyncEndpointConfig
+  /** Real-time only: routes by TargetModel to models loaded from an S3 prefix. */
+  multiModel?: MultiModelConfig
+  /** Real-time only; default 60_000: the model container must answer InvokeEndpoint within 60 s. */
+  containerTimeoutMs?: number
 }
 
 export interface LocalRuntimeOptions {
@@ -51,9 +72,40 @@ export interface EndpointStats {
   oldestRequestAgeMs: number | null
 }
 
+/** Counters of a real-time endpoint (CloudWatch Invocations, ModelErrors, and the MME model-cache metrics). */
+export interface RealtimeEndpointStats {
+  endpointName: string
+  /** InvokeEndpoint and InvokeEndpointWithResponseStream calls that reached the endpoint (Invocations). */
+  invocations: number
+  inFlight: number
+  /** Calls answered with a ModelError or ended by a ModelStreamError (Invocation4XXErrors-like). */
+  modelErrors: number
+  /** Multi-model endpoints only, else null. */
+  multiModel: MultiModelStats | null
+}
+
+export interface MultiModelStats {
+  /** Loads completed (ModelLoadingCount-like: download, unpack and container load). */
+  loads: number
+  failedLoads: number
+  /** Models unloaded to make room (ModelUnloadingTime's count). */
+  unloads: number
+  /** Invocations that found their model not loaded and waited for (or started) a load (ModelCacheHit = 0). */
+  coldStarts: number
+  /** Loads in progress. */
+  loading: number
+  /** Models loaded now (LoadedModelCount). */
+  loadedModels: number
+  /** Their TargetModels, least recently used first. */
+  loaded: string[]
+}
+
 export interface LocalRuntime {
   url: string
   port: number
+  /** Async endpoints' queues. */
   stats(): EndpointStats[]
+  /** Real-time endpoints (single- and multi-model). */
+  realtimeStats(): RealtimeEndpointStats[]
   close(): Promise<void>
 }

@@ -2,9 +2,11 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime'
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createGzip } from 'node:zlib'
+import { pack } from 'tar-stream'
 import { createS3Client } from '../../../src/clients/aws.js'
 import { startLocalS3 } from '../../../src/local/s3/server.js'
 import { startLocalRuntime, type LocalRuntime, type RuntimeEndpoint } from '../../../src/local/runtime/server.js'
@@ -165,4 +167,126 @@ export async function objectMissing(s3: S3Client, uri: string): Promise<boolean>
     if ((err as Error).name === 'NoSuchKey') return true
     throw err
   }
+}
+
+export function realtimeEndpoint(name: string, containerUrl: string, extra: Partial<RuntimeEndpoint> = {}): RuntimeEndpoint {
+  return { name, mode: 'realtime', containerUrl, ...extra }
+}
+
+export const MME_PREFIX = 'mme/models/'
+
+/** A multi-model endpoint whose artifacts live under `s3://runtime-test/mme/models/`. */
+export function mmeEndpoint(
+  name: string,
+  containerUrl: string,
+  modelsDir: string,
+  extra: Partial<NonNullable<RuntimeEndpoint['multiModel']>> = {},
+): RuntimeEndpoint {
+  return {
+    name,
+    mode: 'realtime',
+    containerUrl,
+    multiModel: { modelDataUrl: `s3://${BUCKET}/${MME_PREFIX}`, modelsDir, maxLoadedModels: 4, ...extra },
+  }
+}
+
+export interface ArtifactEntry {
+  name: string
+  body?: string | Buffer
+  type?: 'file' | 'directory' | 'symlink'
+  linkname?: string
+}
+
+/** A `.tar.gz` model artifact built in memory (tests only; the runtime itself never buffers one). */
+export async function makeArtifact(entries: ArtifactEntry[] | Record<string, string | Buffer>): Promise<Buffer> {
+  const list: ArtifactEntry[] = Array.isArray(entries) ? entries : Object.entries(entries).map(([name, body]) => ({ name, body }))
+  const tar = pack()
+  const gzipped = pipelineToBuffer(tar.pipe(createGzip()))
+  for (const e of list) {
+    if (e.type === 'directory' || e.type === 'symlink') tar.entry({ name: e.name, type: e.type, ...(e.linkname !== undefined ? { linkname: e.linkname } : {}) })
+    else tar.entry({ name: e.name }, typeof e.body === 'string' ? Buffer.from(e.body) : (e.body ?? Buffer.alloc(0)))
+  }
+  tar.finalize()
+  return gzipped
+}
+
+async function pipelineToBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk)
+  return Buffer.concat(chunks)
+}
+
+/** Uploads `greeting.txt` (the test MME container's "model") packed as an artifact under the MME prefix. */
+export async function putModel(s3: S3Client, targetModel: string, greeting: string): Promise<void> {
+  await putInput(s3, `${MME_PREFIX}${targetModel}`, await makeArtifact({ 'greeting.txt': greeting }), 'application/gzip')
+}
+
+export interface MmeContainer extends TestContainer {
+  /** Loaded models by model_name, with what the "model" read from its directory. */
+  loaded: Map<string, { url: string; greeting: string }>
+  loads: Array<{ model_name: string; url: string }>
+  deletes: string[]
+  /** Loads wait for this gate while it is set (a slow model load). */
+  gate: { promise: Promise<void>; open(): void } | undefined
+  /** Answer the next loads with this status instead of loading (e.g. 500, 507). */
+  failLoadsWith: number[]
+  /** Invocations, in order: model_name and the X-Amzn-SageMaker-Target-Model header. */
+  invocations: Array<{ modelName: string; targetModel: string | undefined }>
+}
+
+export function newGate(): { promise: Promise<void>; open(): void } {
+  let open = (): void => undefined
+  const promise = new Promise<void>((r) => (open = r))
+  return { promise, open }
+}
+
+/**
+ * A multi-model container (node:http) implementing the MME contract: `POST /models` loads a model by
+ * reading `greeting.txt` from the unpacked directory it is given (so the artifact must really have
+ * arrived), `GET /models`, `GET|DELETE /models/{name}`, `POST /models/{name}/invoke` answering
+ * `<greeting>:<body>` (404 when not loaded).
+ */
+export async function mmeContainer(t: Teardown): Promise<MmeContainer> {
+  const extra = { loaded: new Map(), loads: [], deletes: [], gate: undefined, failLoadsWith: [], invocations: [] }
+  let c: MmeContainer | undefined
+  const base = await startContainer(t, (r, res) => void handleMme(c!, r, res))
+  c = Object.assign(base, extra) as MmeContainer
+  return c
+}
+
+async function handleMme(c: MmeContainer, r: SeenRequest, res: ServerResponse): Promise<void> {
+  const json = (status: number, body: unknown) => reply(res, status, JSON.stringify(body), 'application/json')
+  const m = /^\/models(?:\/([^/]+)(\/invoke)?)?$/.exec(r.url)
+  if (m === null) return json(404, { error: 'no route' })
+  const name = m[1] === undefined ? undefined : decodeURIComponent(m[1])
+  if (name === undefined && r.method === 'POST') {
+    const spec = JSON.parse(r.body.toString()) as { model_name: string; url: string }
+    c.loads.push(spec)
+    if (c.gate !== undefined) await c.gate.promise
+    const forced = c.failLoadsWith.shift()
+    if (forced !== undefined) return json(forced, { error: `load failed with ${forced}` })
+    if (c.loaded.has(spec.model_name)) return json(409, { error: 'already loaded' })
+    try {
+      const greeting = await readFile(join(spec.url, 'greeting.txt'), 'utf8')
+      c.loaded.set(spec.model_name, { url: spec.url, greeting })
+    } catch (err) {
+      return json(400, { error: `cannot load: ${(err as Error).message}` })
+    }
+    return json(200, { status: 'loaded' })
+  }
+  if (name === undefined && r.method === 'GET') {
+    return json(200, { models: [...c.loaded].map(([modelName, v]) => ({ modelName, modelUrl: v.url })) })
+  }
+  const model = name === undefined ? undefined : c.loaded.get(name)
+  if (name === undefined || model === undefined) return json(404, { error: `model ${name} not loaded` })
+  if (m[2] !== undefined && r.method === 'POST') {
+    c.invocations.push({ modelName: name, targetModel: r.headers['x-amzn-sagemaker-target-model'] as string | undefined })
+    return reply(res, 200, Buffer.concat([Buffer.from(`${model.greeting}:`), r.body]), r.headers['content-type'] ?? 'text/plain')
+  }
+  if (r.method === 'DELETE') {
+    c.deletes.push(name)
+    c.loaded.delete(name)
+    return json(200, { status: 'unloaded' })
+  }
+  return json(200, { modelName: name, modelUrl: model.url })
 }
