@@ -32,7 +32,12 @@ export async function startS3(t: Test): Promise<S3Fixture> {
 export async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = []
   const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
+    // The server may remove a folder while we walk it (an abort in progress): that folder is empty.
+    const entries = await readdir(d, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return []
+      throw err
+    })
+    for (const e of entries) {
       const p = join(d, e.name)
       if (e.isDirectory()) await walk(p)
       else out.push(relative(dir, p))
