@@ -1,6 +1,7 @@
 // The contract every handler in handlers/<name>/index.ts implements. It mirrors the SageMaker
 // inference toolkit (model_fn, input_fn, predict_fn, output_fn) so that the same code could ship in a
-// bring-your-own container: the model host only speaks /ping and /invocations around it.
+// bring-your-own container: the model host only speaks the container contract around it (/ping and
+// /invocations, or the multi-model /models API).
 import type { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 
@@ -16,6 +17,9 @@ export interface InvocationBody {
   stream(): Readable
 }
 
+/** A container's environment (a SageMaker Model's `Environment`): read-only, strings only. */
+export type ContainerEnv = Readonly<Record<string, string>>
+
 export interface InvocationContext {
   /** Parsed from X-Amzn-SageMaker-Custom-Attributes, see parseCustomAttributes. */
   customAttributes: Record<string, string>
@@ -24,21 +28,62 @@ export interface InvocationContext {
   targetModel?: string
   /** The request's Accept header ('*\/*' when the caller sent none). */
   accept: string
-  /** Aborted when the client goes away or the invocation times out: pass it to child processes. */
+  /**
+   * Aborted when the client goes away or the invocation times out (also while a streamed answer is
+   * being written): pass it to child processes.
+   */
   signal: AbortSignal
   logger: Logger
+  /**
+   * The container's environment, the same object modelFn got. The host always sets it (`{}` when the
+   * container has none); optional only so that unit tests may build a context without it.
+   */
+  env?: ContainerEnv
 }
 
+/** A whole answer: the host sends it with a Content-Length (SageMaker async rejects chunked answers). */
 export interface HandlerOutput {
   body: Buffer | string
   contentType: string
 }
 
-export interface Handler<Model = unknown, Input = unknown, Prediction = unknown> {
-  modelFn(modelDir: string | undefined): Promise<Model> | Model
+/**
+ * An answer produced piece by piece: the host sends it with `Transfer-Encoding: chunked`, writing each
+ * chunk as the iterator yields it (for InvokeEndpointWithResponseStream). An error thrown before the
+ * first chunk becomes an ordinary error response; after it, the connection is cut without the
+ * terminating chunk so the caller can tell the answer is incomplete. Real-time only: async inference
+ * needs a Content-Length.
+ */
+export interface StreamedHandlerOutput {
+  stream: AsyncIterable<Buffer | string>
+  contentType: string
+}
+
+export type AnyHandlerOutput = HandlerOutput | StreamedHandlerOutput
+
+export function isStreamedOutput(output: AnyHandlerOutput): output is StreamedHandlerOutput {
+  return 'stream' in output && output.stream !== undefined
+}
+
+/**
+ * `Output` defaults to a whole answer; a handler that may stream declares
+ * `Handler<M, I, P, AnyHandlerOutput>`.
+ */
+export interface Handler<Model = unknown, Input = unknown, Prediction = unknown, Output extends AnyHandlerOutput = HandlerOutput> {
+  /**
+   * Loads the model once per container (or once per artifact in a multi-model container). `modelDir`
+   * is SageMaker's /opt/ml/model (MME: the artifact's unpacked directory); `env` is the container's
+   * environment, always passed by the host (optional here so direct calls in tests may omit it).
+   */
+  modelFn(modelDir: string | undefined, env?: ContainerEnv): Promise<Model> | Model
   inputFn(body: InvocationBody, contentType: string, ctx: InvocationContext): Promise<Input> | Input
   predictFn(input: Input, model: Model, ctx: InvocationContext): Promise<Prediction> | Prediction
-  outputFn(prediction: Prediction, accept: string, ctx: InvocationContext): Promise<HandlerOutput> | HandlerOutput
+  outputFn(prediction: Prediction, accept: string, ctx: InvocationContext): Promise<Output> | Output
+  /**
+   * Optional: releases what modelFn holds when a multi-model container unloads the model
+   * (`DELETE /models/{name}`), after the invocations still using it have finished.
+   */
+  unloadFn?(model: Model): Promise<void> | void
 }
 
 /**

@@ -2,9 +2,15 @@
 // text/plain, or application/json `{"inputs": "...", "parameters": {"max_sentences"?, "ratio"?}}`,
 // and answers `[{"summary_text": "..."}]`. Sentences are ranked by TextRank (see rank.ts) and the
 // best ones are returned in their original order.
+// With SUMMARIZE_STREAM=true in the container's environment (the real-time `summarize-live`
+// endpoint), the answer is streamed instead: `application/jsonlines`, one `{"summary_text": ...}`
+// line per selected sentence, each its own chunk, so InvokeEndpointWithResponseStream callers see
+// the summary arrive sentence by sentence.
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import {
+  type AnyHandlerOutput,
+  type ContainerEnv,
   type Handler,
-  type HandlerOutput,
   HandlerError,
   negotiateAccept,
   requireContentType,
@@ -27,8 +33,42 @@ export interface SummaryInput extends SummaryParameters {
   text: string
 }
 
+/** The container's setting, read once by modelFn (env SUMMARIZE_STREAM=true). */
+export interface SummarizeModel {
+  stream: boolean
+}
+
 export interface SummaryPrediction {
   summaryText: string
+  /** The selected sentences, in their original order. */
+  sentences: string[]
+  /** The negotiated answer type: application/jsonlines is streamed, application/json is whole. */
+  contentType: string
+}
+
+export const JSON_LINES = 'application/jsonlines'
+
+/**
+ * A streaming container answers JSON lines by default (`*\/*` or no Accept) and still honours an
+ * explicit `Accept: application/json` with the whole answer; a buffered one produces JSON only.
+ */
+export function answerType(accept: string, stream: boolean): string {
+  return stream
+    ? negotiateAccept(accept, [JSON_LINES, 'application/json'], JSON_LINES)
+    : negotiateAccept(accept, ['application/json'], 'application/json')
+}
+
+/**
+ * One line per sentence, each yielded as its own chunk. Between lines it yields to the event loop, so
+ * each line is handed to the socket (and flushed) before the next is produced rather than all of them
+ * being written in one go.
+ */
+async function* summaryLines(sentences: readonly string[], signal: AbortSignal): AsyncGenerator<string> {
+  for (const [index, sentence] of sentences.entries()) {
+    if (index > 0) await yieldToEventLoop()
+    signal.throwIfAborted()
+    yield `${JSON.stringify({ summary_text: sentence })}\n`
+  }
 }
 
 function invalid(message: string): HandlerError {
@@ -94,14 +134,14 @@ export function summaryLength(sentenceCount: number, parameters: SummaryParamete
   return Math.min(count, sentenceCount, MAX_SUMMARY_SENTENCES)
 }
 
-export const handler: Handler<null, SummaryInput, SummaryPrediction> = {
-  modelFn() {
-    return null // nothing to load: the "model" is the algorithm
+export const handler: Handler<SummarizeModel, SummaryInput, SummaryPrediction, AnyHandlerOutput> = {
+  modelFn(_modelDir, env?: ContainerEnv) {
+    // Nothing to load (the "model" is the algorithm); only how to answer is configured.
+    return { stream: env?.SUMMARIZE_STREAM === 'true' }
   },
 
   async inputFn(body, contentType, ctx) {
     const type = requireContentType(contentType, CONTENT_TYPES)
-    negotiateAccept(ctx.accept, ['application/json'], 'application/json')
     const raw = await body.text(MAX_INPUT_BYTES)
     // For text/plain the parameters can come as custom attributes (`max_sentences=2`).
     let parameters = parseParameters(ctx.customAttributes, 'custom attribute ')
@@ -116,16 +156,21 @@ export const handler: Handler<null, SummaryInput, SummaryPrediction> = {
     return { text, ...parameters }
   },
 
-  async predictFn(input, _model, ctx) {
+  async predictFn(input, model, ctx) {
+    // Before ranking, which is the expensive part: an Accept this model cannot answer is a 406.
+    const contentType = answerType(ctx.accept, model.stream)
     const sentences = splitSentences(input.text)
     const count = summaryLength(sentences.length, input)
     const chosen = await selectSummary(sentences, count, ctx.signal)
     ctx.logger.debug({ sentences: sentences.length, chosen: chosen.length }, 'summarized')
-    return { summaryText: chosen.map((i) => sentences[i]).join(' ') }
+    const selected = chosen.map((i) => sentences[i]!)
+    return { summaryText: selected.join(' '), sentences: selected, contentType }
   },
 
-  outputFn(prediction, accept): HandlerOutput {
-    const contentType = negotiateAccept(accept, ['application/json'], 'application/json')
+  // The ranking is complete before anything is sent: only writing the answer is streamed.
+  outputFn(prediction, _accept, ctx): AnyHandlerOutput {
+    const { contentType } = prediction
+    if (contentType === JSON_LINES) return { stream: summaryLines(prediction.sentences, ctx.signal), contentType }
     return { body: JSON.stringify([{ summary_text: prediction.summaryText }]), contentType }
   },
 }

@@ -1,16 +1,20 @@
 // One invocation through a loaded model: spool the body, run inputFn → predictFn → outputFn, answer.
-// Shared by `POST /invocations` and, later, the multi-model `POST /models/{name}/invoke`.
+// Shared by `POST /invocations` and the multi-model `POST /models/{name}/invoke`.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import {
+  type AnyHandlerOutput,
   type HandlerOutput,
   type InvocationContext,
   isHandlerError,
+  isStreamedOutput,
   parseCustomAttributes,
 } from '../../../handlers/handler.js'
 import { sendJson } from './http-response.js'
 import type { LoadedModel } from './loaded-model.js'
+import { untilAborted } from './signals.js'
 import { type SpooledBody, spoolRequestBody } from './spooled-body.js'
+import { sendStreamedOutput } from './streamed-output.js'
 
 export interface InvocationOptions {
   tmpDir: string
@@ -32,22 +36,12 @@ function header(request: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value.join(',') : value
 }
 
-/** Resolves or rejects with `work`, or rejects as soon as `signal` aborts (a handler may ignore it). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason)
-    if (signal.aborted) return onAbort()
-    signal.addEventListener('abort', onAbort, { once: true })
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
-}
-
 async function runHandler(
   model: LoadedModel,
   body: SpooledBody,
   contentType: string,
   ctx: InvocationContext,
-): Promise<HandlerOutput> {
+): Promise<AnyHandlerOutput> {
   const { handler } = model
   const input = await handler.inputFn(body, contentType, ctx)
   const prediction = await handler.predictFn(input, model.model, ctx)
@@ -62,10 +56,12 @@ function sendOutput(response: ServerResponse, output: HandlerOutput): void {
 }
 
 /**
- * Handles `POST /invocations` for one model. Errors: HandlerError → its status and `{"error"}`
- * (async inference stores that body as the failure object); over the timeout → 504; anything
- * else → 500 with the detail only in the log. A client that goes away aborts `ctx.signal`. The temp
- * file is removed whatever happens.
+ * Handles `POST /invocations` (or `/models/{name}/invoke`) for one model. A whole answer carries a
+ * Content-Length; a streamed one is chunked (streamed-output.ts). Errors: HandlerError → its status
+ * and `{"error"}` (async inference stores that body as the failure object); over the timeout → 504;
+ * anything else → 500 with the detail only in the log; once a streamed answer has started, any
+ * failure (also the timeout) cuts the connection instead. A client that goes away aborts
+ * `ctx.signal`. The temp file is removed whatever happens.
  */
 export async function handleInvocation(
   request: IncomingMessage,
@@ -103,6 +99,7 @@ export async function handleInvocation(
       accept: header(request, 'accept')?.trim() || '*/*',
       signal,
       logger,
+      env: model.env,
     }
     const work = runHandler(model, body, contentType, ctx)
     // If the handler ignores the abort it keeps running; its late outcome must not go unhandled.
@@ -110,8 +107,16 @@ export async function handleInvocation(
       if (signal.aborted) logger.debug({ err }, 'abandoned invocation settled')
     })
     const output = await untilAborted(work, signal)
-    sendOutput(response, output)
+    if (isStreamedOutput(output)) await sendStreamedOutput(response, output, signal, logger)
+    else sendOutput(response, output)
   } catch (err) {
+    if (response.headersSent && !response.writableFinished) {
+      // A streamed answer broke after its first chunk. The status is already out, so the only honest
+      // signal left is to cut the connection without the terminating chunk (RFC 9112 §7.1: the body
+      // is then incomplete); the runtime reports that as a ModelStreamError.
+      if (!signal.aborted) controller.abort(err)
+      response.destroy()
+    }
     respondWithError(response, err, signal, logger, options.invocationTimeoutMs)
   } finally {
     clearTimeout(timer)

@@ -1,14 +1,17 @@
 // A handler plus the model its modelFn loaded. The single-model container holds one; the multi-model
-// `/models` API (next issue) will keep a registry of these, loaded and unloaded by name.
+// container keeps a registry of these (model-registry.ts), loaded and unloaded by name.
 import type { Logger } from 'pino'
-import type { Handler } from '../../../handlers/handler.js'
+import type { ContainerEnv } from '../../../handlers/handler.js'
+import type { HostedHandler } from './handler-loader.js'
 
 export type ModelState = 'loading' | 'ready' | 'failed'
 
 export interface LoadedModel {
   readonly name: string
-  readonly handler: Handler
+  readonly handler: HostedHandler
   readonly modelDir: string | undefined
+  /** The container's environment: given to modelFn and put on every InvocationContext. */
+  readonly env: ContainerEnv
   readonly state: ModelState
   /** modelFn's result; only meaningful when state is 'ready'. */
   readonly model: unknown
@@ -17,18 +20,28 @@ export interface LoadedModel {
   readonly ready: Promise<void>
 }
 
+export interface LoadModelOptions {
+  name: string
+  handler: HostedHandler
+  modelDir: string | undefined
+  env: ContainerEnv
+  logger: Logger
+}
+
 /**
  * Starts modelFn in the background and returns at once, as a container does: `GET /ping` answers
- * 503 until the model is loaded (SageMaker polls it before routing traffic).
+ * 503 until the model is loaded (SageMaker polls it before routing traffic). A multi-model load
+ * awaits `ready` instead.
  */
-export function loadModel(name: string, handler: Handler, modelDir: string | undefined, logger: Logger): LoadedModel {
+export function loadModel(options: LoadModelOptions): LoadedModel {
+  const { name, handler, modelDir, env, logger } = options
   let state: ModelState = 'loading'
   let model: unknown
   let error: Error | undefined
   const startedAt = Date.now()
   const ready = (async () => {
     try {
-      model = await handler.modelFn(modelDir)
+      model = await handler.modelFn(modelDir, env)
       state = 'ready'
       logger.info({ model: name, loadMs: Date.now() - startedAt }, 'model loaded')
     } catch (err) {
@@ -44,6 +57,7 @@ export function loadModel(name: string, handler: Handler, modelDir: string | und
     name,
     handler,
     modelDir,
+    env,
     get state() {
       return state
     },

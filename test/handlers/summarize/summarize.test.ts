@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
-import { handler } from '../../../handlers/summarize/index.js'
-import { invokeBytes, makeContext } from '../invocation-fixtures.js'
+import { makeContext } from '../invocation-fixtures.js'
+import { invokeSummarize } from './invoke-summarize.js'
 
 // Four sentences about solar power share vocabulary; the two off-topic ones share none with them.
 const TEXT = [
@@ -13,7 +13,7 @@ const TEXT = [
 ].join(' ')
 
 async function summarize(t: Test, body: string, contentType: string, customAttributes = {}): Promise<string> {
-  const output = await invokeBytes(handler, t.testdir(), body, contentType, makeContext({ customAttributes }))
+  const output = await invokeSummarize(t.testdir(), body, contentType, makeContext({ customAttributes }))
   t.equal(output.contentType, 'application/json')
   const parsed = JSON.parse(String(output.body)) as Array<{ summary_text: string }>
   t.equal(parsed.length, 1)
@@ -65,21 +65,21 @@ t.test('invalid requests are 400s with a useful message', async (t) => {
     [' \n\t ', 'text/plain', /empty/],
   ]
   for (const [body, type, message] of cases) {
-    await t.rejects(invokeBytes(handler, t.testdir(), body, type), { statusCode: 400, message }, body)
+    await t.rejects(invokeSummarize(t.testdir(), body, type), { statusCode: 400, message }, body)
   }
 })
 
 t.test('bytes that are not UTF-8 are a 400', async (t) => {
-  await t.rejects(invokeBytes(handler, t.testdir(), Buffer.from([0xc3, 0x28, 0xff]), 'text/plain'), {
+  await t.rejects(invokeSummarize(t.testdir(), Buffer.from([0xc3, 0x28, 0xff]), 'text/plain'), {
     statusCode: 400,
     message: /UTF-8/,
   })
 })
 
 t.test('other content types are 415, other Accept values 406', async (t) => {
-  await t.rejects(invokeBytes(handler, t.testdir(), TEXT, 'text/html'), { name: 'HandlerError', statusCode: 415 })
+  await t.rejects(invokeSummarize(t.testdir(), TEXT, 'text/html'), { name: 'HandlerError', statusCode: 415 })
   const ctx = makeContext({ accept: 'text/plain' })
-  await t.rejects(invokeBytes(handler, t.testdir(), TEXT, 'text/plain', ctx), { name: 'HandlerError', statusCode: 406 })
-  const ok = await invokeBytes(handler, t.testdir(), TEXT, 'text/plain', makeContext({ accept: 'application/*' }))
+  await t.rejects(invokeSummarize(t.testdir(), TEXT, 'text/plain', ctx), { name: 'HandlerError', statusCode: 406 })
+  const ok = await invokeSummarize(t.testdir(), TEXT, 'text/plain', makeContext({ accept: 'application/*' }))
   t.equal(ok.contentType, 'application/json')
 })
