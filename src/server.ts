@@ -1,6 +1,6 @@
 import { buildApp, createLogger } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
-import { localModels } from './local/defaults.js'
+import { localModels, localMultiModelEndpoints } from './local/defaults.js'
 import { startLocalStack, writeLocalJson, type LocalStack } from './local/stack.js'
 
 /** The only file that reads process.env and listens. */
@@ -31,7 +31,10 @@ async function main(): Promise<void> {
       ...config,
       aws: { region: stack.region, s3Endpoint: stack.s3.endpoint, sageMakerRuntimeEndpoint: stack.sagemaker.endpoint, s3ForcePathStyle: true },
       storage: { ...config.storage, bucket: stack.s3.bucket },
-      models: Object.keys(config.models).length > 0 ? config.models : localModels,
+      // The local stack's own models, unless the configuration names models of its own.
+      ...(Object.keys(config.models).length > 0 || Object.keys(config.multiModelEndpoints).length > 0
+        ? {}
+        : { models: localModels, multiModelEndpoints: localMultiModelEndpoints }),
     }
   }
 

@@ -31,7 +31,7 @@ t.test('npm start: the gateway on the local stack, local.json, clean shutdown', 
   t.ok(url, 'printed its URL')
   t.same(await (await fetch(`${url}/readyz`)).json(), { status: 'ready', checks: { storage: 'ok', runtime: 'ok' } })
   const models = (await (await fetch(`${url}/models`)).json()) as { models: Array<{ name: string }> }
-  t.same(models.models.map((m) => m.name), ['summarize', 'video-frames'])
+  t.same(models.models.map((m) => m.name), ['echo', 'language-id', 'sentiment', 'summarize', 'summarize-live', 'video-frames'])
 
   const local = JSON.parse(await readFile(join(dataDir, 'local.json'), 'utf8'))
   t.same(Object.keys(local).sort(), ['credentials', 'region', 's3', 'sagemaker'])
@@ -41,6 +41,8 @@ t.test('npm start: the gateway on the local stack, local.json, clean shutdown', 
   t.same(local.sagemaker.endpoints, [
     { name: 'video-frames-async', mode: 'async' },
     { name: 'summarize-async', mode: 'async' },
+    { name: 'mme-realtime', mode: 'realtime', modelDataUrl: 's3://sagegate-local/models/mme-realtime/' },
+    { name: 'summarize-live', mode: 'realtime' },
   ])
   const ping = await fetch(`${local.sagemaker.endpoint}/ping`)
   t.equal(ping.status, 200, 'the runtime URL in local.json answers')

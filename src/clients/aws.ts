@@ -29,7 +29,8 @@ function handler(o: AwsClientOptions, defaultTimeoutMs: number): NodeHttpHandler
 const common = (o: AwsClientOptions) => ({
   region: o.region,
   ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
-  ...(o.credentials !== undefined ? { credentials: o.credentials } : {}),
+  // A copy: the SDK annotates the credentials object it is given (e.g. `$source`).
+  ...(o.credentials !== undefined ? { credentials: { accessKeyId: o.credentials.accessKeyId, secretAccessKey: o.credentials.secretAccessKey } } : {}),
 })
 
 export function createS3Client(o: AwsClientOptions): S3Client {

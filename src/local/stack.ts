@@ -1,9 +1,12 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from 'pino'
+import { createS3Client } from '../clients/aws.js'
+import { ensureArtifacts } from './artifacts.js'
 import { startComponent, type ComponentSpec, type Credentials, type RunningComponent } from './components.js'
 import { asyncPaths, LOCAL_ACCOUNT_ID, LOCAL_BUCKET, LOCAL_REGION, localEndpoints, type LocalEndpointDefinition } from './defaults.js'
 
@@ -25,7 +28,35 @@ export interface LocalStackInfo {
   region: string
   credentials: Credentials
   s3: { endpoint: string; bucket: string }
-  sagemaker: { endpoint: string; endpoints: Array<{ name: string; mode: 'async' | 'realtime' }> }
+  sagemaker: { endpoint: string; endpoints: Array<{ name: string; mode: 'async' | 'realtime'; modelDataUrl?: string }> }
+}
+
+const modelDataUrl = (prefix: string) => `s3://${LOCAL_BUCKET}/${prefix}`
+
+/**
+ * The handlers' artifact sources (`handlers/<name>/model/`, data files tsc does not copy) live in
+ * the repository's own handlers/ folder, found from this module whether it runs from src/ or dist/.
+ */
+function sourceHandlersDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir)
+    if (parent === dir) throw new Error('cannot find the repository root (package.json) above the local stack')
+    dir = parent
+  }
+  return join(dir, 'handlers')
+}
+
+/** Puts each multi-model endpoint's default artifacts under its prefix, unless already there. */
+async function publishArtifacts(s3Url: string, credentials: Credentials, endpoints: LocalEndpointDefinition[]): Promise<void> {
+  const s3 = createS3Client({ region: LOCAL_REGION, endpoint: s3Url, credentials, forcePathStyle: true })
+  try {
+    for (const e of endpoints) {
+      await ensureArtifacts({ s3, bucket: LOCAL_BUCKET, prefix: e.multiModel!.prefix, handlersDir: sourceHandlersDir(), names: e.multiModel!.artifacts })
+    }
+  } finally {
+    s3.destroy()
+  }
 }
 
 export interface LocalStack extends LocalStackInfo {
@@ -108,13 +139,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       role: 's3',
       options: { host, port: options.s3Port ?? 0, dataDir: join(dataDir, 's3'), region: LOCAL_REGION, credentials, buckets: [LOCAL_BUCKET] },
     })
+    const multiModel = endpoints.filter((e) => e.multiModel !== undefined)
+    if (multiModel.length > 0) await publishArtifacts(s3.info.url!, credentials, multiModel)
     const hosted = endpoints.filter((e) => e.containerUrl === undefined)
     const modelHost =
       hosted.length === 0
         ? undefined
         : await start({
             role: 'model-host',
-            options: { host, containers: hosted.map((e) => ({ name: e.name, handler: e.handler })), tmpDir: join(dataDir, 'tmp') },
+            options: {
+              host,
+              containers: hosted.map((e) => ({
+                name: e.name,
+                ...(e.handler !== undefined ? { handler: e.handler } : {}),
+                ...(e.env !== undefined ? { env: e.env } : {}),
+                ...(e.multiModel !== undefined ? { multiModel: true, maxLoadedModels: e.multiModel.maxLoadedModels } : {}),
+              })),
+              tmpDir: join(dataDir, 'tmp'),
+            },
           })
     const containerUrl = (e: LocalEndpointDefinition) => e.containerUrl ?? modelHost?.info.containers?.find((c) => c.name === e.name)?.url ?? ''
     const runtime = await start({
@@ -131,7 +173,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           mode: e.mode,
           containerUrl: containerUrl(e),
           ...(e.mode === 'async'
-            ? { async: { ...asyncPaths(LOCAL_BUCKET, e.name), maxConcurrentInvocationsPerInstance: e.maxConcurrentInvocationsPerInstance, instanceCount: e.instanceCount } }
+            ? {
+                async: {
+                  ...asyncPaths(LOCAL_BUCKET, e.name),
+                  maxConcurrentInvocationsPerInstance: e.maxConcurrentInvocationsPerInstance ?? 1,
+                  instanceCount: e.instanceCount ?? 1,
+                },
+              }
+            : {}),
+          ...(e.multiModel !== undefined
+            ? {
+                multiModel: {
+                  modelDataUrl: modelDataUrl(e.multiModel.prefix),
+                  modelsDir: join(dataDir, 'models', e.name),
+                  maxLoadedModels: e.multiModel.maxLoadedModels,
+                  ...(e.multiModel.notReadyAfterMs !== undefined ? { notReadyAfterMs: e.multiModel.notReadyAfterMs } : {}),
+                },
+              }
             : {}),
         })),
       },
@@ -140,7 +198,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       region: LOCAL_REGION,
       credentials,
       s3: { endpoint: s3.info.url!, bucket: LOCAL_BUCKET },
-      sagemaker: { endpoint: runtime.info.url!, endpoints: endpoints.map((e) => ({ name: e.name, mode: e.mode })) },
+      sagemaker: {
+        endpoint: runtime.info.url!,
+        endpoints: endpoints.map((e) => ({
+          name: e.name,
+          mode: e.mode,
+          ...(e.multiModel !== undefined ? { modelDataUrl: modelDataUrl(e.multiModel.prefix) } : {}),
+        })),
+      },
       close,
     }
   } catch (err) {

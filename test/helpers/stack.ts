@@ -6,8 +6,8 @@ import pino from 'pino'
 import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { createS3Client } from '../../src/clients/aws.js'
-import { loadConfig, parseModels, type Config } from '../../src/config.js'
-import { localModels, type LocalEndpointDefinition } from '../../src/local/defaults.js'
+import { loadConfig, parseModels, parseMultiModelEndpoints, type Config } from '../../src/config.js'
+import { localModels, localMultiModelEndpoints, type LocalEndpointDefinition } from '../../src/local/defaults.js'
 import { startLocalStack, type LocalStack } from '../../src/local/stack.js'
 
 export interface TestStack {
@@ -30,7 +30,13 @@ export interface TestStack {
  */
 export async function startTestStack(
   t: Test,
-  options: { endpoints?: LocalEndpointDefinition[]; models?: Record<string, unknown>; clock?: () => number; partSizeBytes?: number } = {},
+  options: {
+    endpoints?: LocalEndpointDefinition[]
+    models?: Record<string, unknown>
+    multiModelEndpoints?: Record<string, unknown>
+    clock?: () => number
+    partSizeBytes?: number
+  } = {},
 ): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'sagegate-it-'))
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
@@ -47,6 +53,11 @@ export async function startTestStack(
     aws: { region: stack.region, s3Endpoint: stack.s3.endpoint, sageMakerRuntimeEndpoint: stack.sagemaker.endpoint, s3ForcePathStyle: true },
     upload: { partSizeBytes: options.partSizeBytes ?? 5 * 1024 * 1024, queueSize: 2 },
     models: options.models ? parseModels(options.models) : localModels,
+    multiModelEndpoints: options.multiModelEndpoints
+      ? parseMultiModelEndpoints(options.multiModelEndpoints)
+      : options.models
+        ? {}
+        : localMultiModelEndpoints,
   }
   const app = await buildApp(config, { logger, credentials: stack.credentials, ...(options.clock ? { clock: options.clock } : {}) })
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 })
