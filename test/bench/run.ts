@@ -20,11 +20,13 @@ import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import { createS3Client } from '../../src/clients/aws.js'
-import { LOCAL_BUCKET } from '../../src/local/defaults.js'
+import { LOCAL_BUCKET, localEndpoints } from '../../src/local/defaults.js'
 import { startLocalStack } from '../../src/local/stack.js'
+import { benchRealtime, copyArtifacts } from './realtime.js'
 import { startSinkS3 } from './sink-s3.js'
 
 const MiB = 1024 * 1024
+const suites = (process.env.BENCH_SUITES ?? 'upload,realtime').split(',')
 const sizes = (process.env.BENCH_SIZES_MIB ?? '128,256,1024').split(',').map((s) => Number(s) * MiB)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const partSizeBytes = 8 * MiB
@@ -120,14 +122,21 @@ async function main() {
     mode: 'processes',
     logger,
     logLevel: 'error',
-    endpoints: [{ name: 'bench-async', mode: 'async', handler: 'none', containerUrl: container.url, maxConcurrentInvocationsPerInstance: 1, instanceCount: 1 }],
+    endpoints: [
+      { name: 'bench-async', mode: 'async', containerUrl: container.url, maxConcurrentInvocationsPerInstance: 1, instanceCount: 1 },
+      ...localEndpoints.filter((e) => e.name === 'mme-realtime'),
+    ],
   })
+  // Artifacts that no call has loaded yet, for the multi-model cold-start figures.
+  const coldNames = Array.from({ length: 5 }, (_, i) => `echo-cold-${i}`)
+  await copyArtifacts(stack, coldNames)
   const sink = await startSinkS3()
   const configPath = join(dataDir, 'bench.yaml')
   await writeFile(
     configPath,
     `models:\n  bench:\n    mode: async\n    endpointName: bench-async\n    contentTypes: [application/octet-stream]\n    maxBytes: ${1024 * MiB}\n` +
-      `upload:\n  partSizeBytes: ${partSizeBytes}\n  queueSize: ${queueSize}\n`,
+      `upload:\n  partSizeBytes: ${partSizeBytes}\n  queueSize: ${queueSize}\n` +
+      `multiModelEndpoints:\n  mme-realtime:\n    modelDataUrl: s3://${LOCAL_BUCKET}/models/mme-realtime/\n`,
   )
   const common = {
     AWS_REGION: stack.region,
@@ -141,8 +150,9 @@ async function main() {
   const s3 = createS3Client({ region: stack.region, endpoint: stack.s3.endpoint, credentials: stack.credentials, forcePathStyle: true })
 
   const results: Array<Record<string, number>> = []
+  let realtime: Awaited<ReturnType<typeof benchRealtime>> | undefined
   try {
-    for (const size of sizes) {
+    for (const size of suites.includes('upload') ? sizes : []) {
       const runs = { direct: [] as number[], gateway: [] as number[], sink: [] as number[], gatewayRss: [] as number[], sinkRss: [] as number[] }
       for (let round = 0; round < rounds; round++) {
         let t0 = performance.now()
@@ -173,6 +183,7 @@ async function main() {
         sinkGatewayPeakRssMiB: Math.max(...runs.sinkRss),
       })
     }
+    if (suites.includes('realtime')) realtime = await benchRealtime(stack, toS3, coldNames)
   } finally {
     s3.destroy()
     for (const gw of [toS3, toSink]) gw.child.kill('SIGTERM')
@@ -183,6 +194,27 @@ async function main() {
   }
 
   const f = (n: number, d = 1) => n.toFixed(d)
+  if (results.length > 0) printUploads(results, f)
+  if (realtime !== undefined) {
+    console.log('\nreal-time benchmark — echo on the multi-model endpoint: gateway vs SDK InvokeEndpoint (same endpoint, same run)')
+    console.log('body  | direct p50 ms | gateway p50 ms | added p50 ms | direct p99 ms | gateway p99 ms | added p99 ms | direct rps c16 | gateway rps c16 | ratio')
+    for (const r of realtime.rows) {
+      const n = (k: string, d = 2) => f(r[k] as number, d)
+      console.log(
+        `${String(r.body).padEnd(5)} | ${n('directP50Ms').padStart(13)} | ${n('gatewayP50Ms').padStart(14)} | ${n('addedP50Ms').padStart(12)} | ${n('directP99Ms').padStart(13)} | ${n('gatewayP99Ms').padStart(14)} | ${n('addedP99Ms').padStart(12)} | ${n('directRps16', 0).padStart(14)} | ${n('gatewayRps16', 0).padStart(15)} | ${n('rpsRatio16', 3)}`,
+      )
+    }
+    const m = realtime.mme
+    console.log(`multi-model cold start through the gateway (${m.models} models): cold p50 ${f(m.coldP50Ms)} ms (max ${f(m.coldMaxMs)}), warm p50 ${f(m.warmP50Ms)} ms (max ${f(m.warmMaxMs)})`)
+  }
+  const outDir = join(root, 'test/bench/results')
+  await mkdir(outDir, { recursive: true })
+  const out = join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
+  await writeFile(out, `${JSON.stringify({ partSizeBytes, queueSize, rounds, node: process.version, uploads: results, realtime }, null, 2)}\n`)
+  console.log(`\nwrote ${out}`)
+}
+
+function printUploads(results: Array<Record<string, number>>, f: (n: number, d?: number) => string) {
   console.log(`\nupload benchmark — ${rounds} rounds per size, medians; partSize ${partSizeBytes / MiB} MiB × queueSize ${queueSize}`)
   console.log('size MiB | direct MiB/s | gateway MiB/s | gateway/direct | sink MiB/s | gateway peak RSS MiB | sink-gateway peak RSS MiB')
   for (const r of results) {
@@ -190,11 +222,6 @@ async function main() {
       `${String(r.sizeMiB).padStart(8)} | ${f(r.directMiBps!).padStart(12)} | ${f(r.gatewayMiBps!).padStart(13)} | ${f(r.gatewayToDirect!, 3).padStart(14)} | ${f(r.sinkMiBps!).padStart(10)} | ${f(r.gatewayPeakRssMiB!).padStart(20)} | ${f(r.sinkGatewayPeakRssMiB!).padStart(25)}`,
     )
   }
-  const outDir = join(root, 'test/bench/results')
-  await mkdir(outDir, { recursive: true })
-  const out = join(outDir, `upload-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-  await writeFile(out, `${JSON.stringify({ partSizeBytes, queueSize, rounds, node: process.version, results }, null, 2)}\n`)
-  console.log(`\nwrote ${out}`)
 }
 
 main().catch((err: unknown) => {
