@@ -1,35 +1,19 @@
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { DEFAULT_CONTENT_TYPE, handler, MAX_ECHO_BYTES } from '../../handlers/echo/index.js'
-import { HandlerError, type HandlerOutput, type InvocationBody } from '../../handlers/handler.js'
-import { makeContext } from './invocation-fixtures.js'
+import { HandlerError, type HandlerOutput } from '../../handlers/handler.js'
+import { makeContext, memoryBody } from './invocation-fixtures.js'
 
 const modelDir = join(fileURLToPath(new URL('../../handlers/', import.meta.url)), 'echo', 'model')
 
-/** An InvocationBody over a Buffer, with the host's size limit. */
-function fakeBody(bytes: Buffer, contentType: string): InvocationBody {
-  const read = async (maxBytes?: number): Promise<Buffer> => {
-    if (maxBytes !== undefined && bytes.length > maxBytes) throw new HandlerError(413, 'over the limit')
-    return bytes
-  }
-  return {
-    path: '/nonexistent',
-    sizeBytes: bytes.length,
-    contentType,
-    buffer: read,
-    text: async (maxBytes) => (await read(maxBytes)).toString('utf8'),
-    stream: () => Readable.from([bytes]),
-  }
-}
 
 async function echo(bytes: Buffer, contentType: string, accept = '*/*'): Promise<HandlerOutput> {
   const ctx = makeContext({ accept })
   const model = await handler.modelFn(modelDir)
-  const input = await handler.inputFn(fakeBody(bytes, contentType), contentType, ctx)
+  const input = await handler.inputFn(memoryBody(bytes, contentType), contentType, ctx)
   return handler.outputFn(await handler.predictFn(input, model, ctx), ctx.accept, ctx)
 }
 

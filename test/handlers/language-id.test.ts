@@ -1,14 +1,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import { HandlerError, type InvocationBody } from '../../handlers/handler.js'
+import { HandlerError } from '../../handlers/handler.js'
 import { buildProfiles, readSamples, serializeProfiles } from '../../handlers/language-id/build-profiles.js'
 import type { LanguageModel } from '../../handlers/language-id/classify.js'
 import { handler } from '../../handlers/language-id/index.js'
-import { makeContext } from './invocation-fixtures.js'
+import { makeContext, memoryBody } from './invocation-fixtures.js'
 
 const handlerDir = join(fileURLToPath(new URL('../../handlers/', import.meta.url)), 'language-id')
 const modelDir = join(handlerDir, 'model')
@@ -79,21 +78,6 @@ const HELD_OUT: Record<string, string[]> = {
   ],
 }
 
-/** An InvocationBody over a Buffer, decoding UTF-8 strictly as the host does. */
-function fakeBody(bytes: Buffer, contentType: string): InvocationBody {
-  const read = async (maxBytes?: number): Promise<Buffer> => {
-    if (maxBytes !== undefined && bytes.length > maxBytes) throw new HandlerError(413, 'over the limit')
-    return bytes
-  }
-  return {
-    path: '/nonexistent',
-    sizeBytes: bytes.length,
-    contentType,
-    buffer: read,
-    text: async (maxBytes) => new TextDecoder('utf-8', { fatal: true }).decode(await read(maxBytes)),
-    stream: () => Readable.from([bytes]),
-  }
-}
 
 let defaultModel: Promise<LanguageModel> | undefined
 /** modelFn may answer synchronously; tests always want a promise. */
@@ -103,7 +87,7 @@ const loadDefault = (): Promise<LanguageModel> => (defaultModel ??= load(modelDi
 async function invoke(body: string, contentType = 'application/json', model?: LanguageModel): Promise<unknown> {
   const ctx = makeContext()
   const loaded = model ?? (await loadDefault())
-  const input = await handler.inputFn(fakeBody(Buffer.from(body), contentType), contentType, ctx)
+  const input = await handler.inputFn(memoryBody(Buffer.from(body), contentType), contentType, ctx)
   const output = await handler.outputFn(await handler.predictFn(input, loaded, ctx), ctx.accept, ctx)
   if (output.contentType !== 'application/json') throw new Error(`unexpected content type ${output.contentType}`)
   return JSON.parse(String(output.body))

@@ -1,13 +1,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import { HandlerError, type InvocationBody } from '../../handlers/handler.js'
+import { HandlerError } from '../../handlers/handler.js'
 import { handler } from '../../handlers/sentiment/index.js'
 import type { SentimentModel } from '../../handlers/sentiment/lexicon-model.js'
-import { makeContext } from './invocation-fixtures.js'
+import { makeContext, memoryBody } from './invocation-fixtures.js'
 
 const modelDir = join(fileURLToPath(new URL('../../handlers/', import.meta.url)), 'sentiment', 'model')
 
@@ -16,21 +15,6 @@ interface Result {
   score: number
 }
 
-/** An InvocationBody over a Buffer, decoding UTF-8 strictly as the host does. */
-function fakeBody(bytes: Buffer, contentType: string): InvocationBody {
-  const read = async (maxBytes?: number): Promise<Buffer> => {
-    if (maxBytes !== undefined && bytes.length > maxBytes) throw new HandlerError(413, 'over the limit')
-    return bytes
-  }
-  return {
-    path: '/nonexistent',
-    sizeBytes: bytes.length,
-    contentType,
-    buffer: read,
-    text: async (maxBytes) => new TextDecoder('utf-8', { fatal: true }).decode(await read(maxBytes)),
-    stream: () => Readable.from([bytes]),
-  }
-}
 
 let defaultModel: Promise<SentimentModel> | undefined
 /** modelFn may answer synchronously; tests always want a promise. */
@@ -40,7 +24,7 @@ const loadDefault = (): Promise<SentimentModel> => (defaultModel ??= load(modelD
 async function invoke(body: string, contentType = 'application/json', accept = '*/*', model?: SentimentModel) {
   const ctx = makeContext({ accept })
   const loaded = model ?? (await loadDefault())
-  const input = await handler.inputFn(fakeBody(Buffer.from(body), contentType), contentType, ctx)
+  const input = await handler.inputFn(memoryBody(Buffer.from(body), contentType), contentType, ctx)
   return handler.outputFn(await handler.predictFn(input, loaded, ctx), ctx.accept, ctx)
 }
 
