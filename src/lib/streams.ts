@@ -1,4 +1,4 @@
-import { Readable, Transform, type TransformCallback } from 'node:stream'
+import { finished, Readable, Transform, type TransformCallback } from 'node:stream'
 
 /**
  * Counts bytes as they pass and fails the stream as soon as the count crosses `maxBytes`, so an
@@ -36,21 +36,24 @@ export async function peek(stream: Readable, n: number): Promise<{ head: Buffer;
       length += chunk.length
       continue
     }
-    if (stream.readableEnded || stream.destroyed) break
+    if (stream.readableEnded) break
+    if (stream.destroyed) throw stream.errored ?? prematureClose()
     const ended = await new Promise<boolean>((resolve, reject) => {
       const cleanup = () => {
         stream.off('readable', onReadable)
         stream.off('end', onEnd)
         stream.off('error', onError)
-        stream.off('close', onEnd)
+        stream.off('close', onClose)
       }
       const onReadable = () => (cleanup(), resolve(false))
       const onEnd = () => (cleanup(), resolve(true))
       const onError = (err: Error) => (cleanup(), reject(err))
+      // Closed before its end (a producer gave up, e.g. a truncated multipart body): not a body.
+      const onClose = () => (cleanup(), reject(stream.errored ?? prematureClose()))
       stream.on('readable', onReadable)
       stream.on('end', onEnd)
       stream.on('error', onError)
-      stream.on('close', onEnd)
+      stream.on('close', onClose)
     })
     if (ended) {
       // 'end' is only emitted after a read() that returns null at the end: drain what is left.
@@ -73,13 +76,19 @@ export async function peek(stream: Readable, n: number): Promise<{ head: Buffer;
  */
 export function limitBody(source: Readable, maxBytes: number, onLimit: () => Error): ByteLimiter {
   const limiter = new ByteLimiter(maxBytes, onLimit)
-  const onSourceError = (err: Error) => limiter.destroy(err)
-  source.on('error', onSourceError)
+  // finished() also reports a source closed before its end, which 'error' alone would miss.
+  const stop = finished(source, { writable: false }, (err) => {
+    if (err) limiter.destroy(err)
+  })
   limiter.on('error', () => {
     source.unpipe(limiter)
     source.pause()
   })
-  limiter.on('close', () => source.off('error', onSourceError))
+  limiter.on('close', stop)
   source.pipe(limiter)
   return limiter
+}
+
+function prematureClose(): Error {
+  return Object.assign(new Error('The body ended before it was complete.'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })
 }

@@ -24,8 +24,10 @@ export function problemOf(err: unknown): AppError {
     const [code, status] = byCode[e.code] ?? ['bad_request', e.statusCode]
     return new AppError(code, status, e.message, { cause: err })
   }
-  if ((e as { message?: string }).message === 'Unexpected end of form' || (e as { message?: string }).message?.includes('Malformed part header')) {
-    return new AppError('bad_request', 400, 'The multipart body is malformed.', { cause: err })
+  // A body that ends early or a malformed form (busboy's messages) is the client's error.
+  const message = (e as { message?: string }).message ?? ''
+  if ((e as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE' || /^Unexpected end of (form|multipart data)$|Malformed part header/.test(message)) {
+    return new AppError('bad_request', 400, 'The body is malformed or incomplete.', { cause: err })
   }
   return new AppError('internal_error', 500, 'Internal error.', { cause: err })
 }

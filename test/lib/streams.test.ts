@@ -39,3 +39,18 @@ t.test('limitBody fails when the source fails', async (t) => {
   source.destroy(new Error('client gone'))
   await t.rejects(done, /client gone/)
 })
+
+t.test('a source closed before its end fails peek and limitBody instead of hanging', async (t) => {
+  const early = new Readable({ read() {} })
+  const peeking = peek(early, 12)
+  early.push(Buffer.from('abc'))
+  setImmediate(() => early.destroy())
+  await t.rejects(peeking, { code: 'ERR_STREAM_PREMATURE_CLOSE' })
+
+  const source = new Readable({ read() {} })
+  const limited = limitBody(source, 100, () => new Error('too big'))
+  const done = text(limited)
+  source.push(Buffer.from('abc'))
+  setImmediate(() => source.destroy())
+  await t.rejects(done, { code: 'ERR_STREAM_PREMATURE_CLOSE' })
+})
