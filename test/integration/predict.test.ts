@@ -124,3 +124,14 @@ t.test('beyond its capacity the endpoint unloads the least recently used model',
   t.same(stats.multiModel.loaded, ['sentiment.tar.gz', 'language-id.tar.gz'], 'echo, the least recently used, was unloaded')
   t.equal((await post(`${it.baseUrl}/models/echo/predict`, 'again', { 'content-type': 'text/plain' })).status, 200, 'and loads again on demand')
 })
+
+t.test('summarize-live without ?stream=true answers the same lines in one body', async (t) => {
+  const it = await startTestStack(t)
+  const text = 'The council approved the budget. It adds forty electric buses. Residents asked for bike lanes. Night service starts in June.'
+  const res = await post(`${it.baseUrl}/models/summarize-live/predict`, text, { 'content-type': 'text/plain' })
+  t.equal(res.status, 200)
+  t.equal(res.headers.get('content-type'), 'application/jsonlines')
+  const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { summary_text: string })
+  t.ok(lines.length >= 1)
+  for (const l of lines) t.ok(text.includes(l.summary_text))
+})
