@@ -93,6 +93,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   app.addHook('onClose', async () => {
     for (const close of closers) close()
   })
+  // Node answers `Expect: 100-continue` by itself as soon as the headers arrive; the routes send it
+  // only after accepting the request (routes/http.ts), so a refused upload is never sent at all.
+  app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res))
   registerErrorHandler(app)
   await app.register(healthRoutes({ store, runtime, bucket: config.storage.bucket }))
   await app.register(modelRoutes(models))

@@ -2,7 +2,7 @@ import multipart, { type MultipartFile, type Multipart } from '@fastify/multipar
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
 import { errors } from '../errors.js'
-import { clientGone, CUSTOM_ATTRIBUTES_HEADER } from './http.js'
+import { clientGone, continueIfExpected, CUSTOM_ATTRIBUTES_HEADER } from './http.js'
 import type { JobService } from '../services/job-service.js'
 
 const OPTION_FIELDS = new Set(['customAttributes'])
@@ -81,11 +81,12 @@ export function jobRoutes(jobs: JobService) {
     app.post<{ Params: { name: string } }>('/models/:name/jobs', async (request, reply) => {
       const model = await jobs.asyncModel(request.params.name)
       const signal = clientGone(request, reply)
+      if (request.isMultipart()) continueIfExpected(request, reply)
       const upload = request.isMultipart() ? await multipartUpload(request, model.maxBytes) : rawUpload(request)
       if (request.isMultipart() && request.headers[CUSTOM_ATTRIBUTES_HEADER] !== undefined && upload.customAttributes === undefined) {
         upload.customAttributes = String(request.headers[CUSTOM_ATTRIBUTES_HEADER])
       }
-      const job = await jobs.createJob({ model, signal, ...upload })
+      const job = await jobs.createJob({ model, signal, ...upload, beforeRead: () => continueIfExpected(request, reply) })
       return reply.code(202).header('location', job.links.self).send(job)
     })
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { Readable } from 'node:stream'
 import { errors } from '../errors.js'
 import type { PredictService } from '../services/predict-service.js'
-import { clientGone, CUSTOM_ATTRIBUTES_HEADER } from './http.js'
+import { clientGone, continueIfExpected, CUSTOM_ATTRIBUTES_HEADER } from './http.js'
 
 /** Headers of the real-time route (documented in openapi.yaml). */
 const INFERENCE_ID_HEADER = 'x-inference-id'
@@ -25,10 +25,11 @@ export function predictRoutes(predict: PredictService) {
       {
         bodyLimit: REALTIME_BODY_LIMIT,
         // Refuse an oversize body by its Content-Length before reading any of it.
-        preParsing: async (request, _reply, payload) => {
+        preParsing: async (request, reply, payload) => {
           const model = await predict.realtimeModel(request.params.name)
           const length = Number(request.headers['content-length'] ?? 0)
           if (length > model.maxBytes) throw errors.payloadTooLarge(model.maxBytes, LARGE_HINT)
+          continueIfExpected(request, reply)
           return payload
         },
       },

@@ -35,6 +35,8 @@ export interface CreateJobInput {
   signal: AbortSignal
   /** Runs once the body is stored, before the job starts (multipart: checks nothing follows the file). */
   afterBody?: () => Promise<void>
+  /** Runs once the request is accepted, before the first byte of the body is read (100 Continue). */
+  beforeRead?: () => void
 }
 
 export interface ResultStream {
@@ -80,6 +82,7 @@ export function createJobService(deps: JobServiceDeps) {
     }
     const abortBody = () => input.body.destroy(errors.clientClosed())
     signal.addEventListener('abort', abortBody, { once: true })
+    input.beforeRead?.()
     try {
       const { head, body } = await peek(input.body, SNIFF_BYTES)
       if (head.length === 0) throw errors.emptyBody()
