@@ -46,7 +46,7 @@ async function multipartUpload(request: FastifyRequest, maxBytes: number): Promi
       body: file.file,
       contentType: file.mimetype,
       ...(file.filename ? { filename: file.filename.slice(0, 255) } : {}),
-      ...(fields.customAttributes !== undefined ? { customAttributes: fields.customAttributes } : {}),
+      ...customAttributesOf(request, fields.customAttributes),
       afterBody: async () => {
         if (file.file.truncated) throw errors.payloadTooLarge(maxBytes)
         const rest = await parts.next()
@@ -59,14 +59,19 @@ async function multipartUpload(request: FastifyRequest, maxBytes: number): Promi
   }
 }
 
+/** Custom attributes from the form field if given, else from the header. */
+function customAttributesOf(request: FastifyRequest, field?: string): { customAttributes?: string } {
+  const attrs = field ?? request.headers[CUSTOM_ATTRIBUTES_HEADER]
+  return typeof attrs === 'string' ? { customAttributes: attrs } : {}
+}
+
 function rawUpload(request: FastifyRequest): Upload {
   const length = request.headers['content-length']
-  const attrs = request.headers[CUSTOM_ATTRIBUTES_HEADER]
   return {
     body: request.raw,
     contentType: request.headers['content-type'],
     ...(length !== undefined ? { declaredLength: Number(length) } : {}),
-    ...(typeof attrs === 'string' ? { customAttributes: attrs } : {}),
+    ...customAttributesOf(request),
   }
 }
 
@@ -81,10 +86,12 @@ export function jobRoutes(jobs: JobService) {
     app.post<{ Params: { name: string } }>('/models/:name/jobs', async (request, reply) => {
       const model = await jobs.asyncModel(request.params.name)
       const signal = clientGone(request, reply)
-      if (request.isMultipart()) continueIfExpected(request, reply)
-      const upload = request.isMultipart() ? await multipartUpload(request, model.maxBytes) : rawUpload(request)
-      if (request.isMultipart() && request.headers[CUSTOM_ATTRIBUTES_HEADER] !== undefined && upload.customAttributes === undefined) {
-        upload.customAttributes = String(request.headers[CUSTOM_ATTRIBUTES_HEADER])
+      let upload: Upload
+      if (request.isMultipart()) {
+        continueIfExpected(request, reply)
+        upload = await multipartUpload(request, model.maxBytes)
+      } else {
+        upload = rawUpload(request)
       }
       const job = await jobs.createJob({ model, signal, ...upload, beforeRead: () => continueIfExpected(request, reply) })
       return reply.code(202).header('location', job.links.self).send(job)

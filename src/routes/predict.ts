@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Readable } from 'node:stream'
 import { errors } from '../errors.js'
-import type { PredictService } from '../services/predict-service.js'
+import type { PredictService, RealtimeModel } from '../services/predict-service.js'
 import { clientGone, continueIfExpected, CUSTOM_ATTRIBUTES_HEADER } from './http.js'
 
 /** Headers of the real-time route (documented in openapi.yaml). */
@@ -14,6 +14,8 @@ const LARGE_HINT = 'Use POST /models/{name}/jobs with an async model for larger 
 const single = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(', ') : v)
 
 export function predictRoutes(predict: PredictService) {
+  // The model looked up before the body is read (for its size limit), reused by the handler.
+  const resolved = new WeakMap<FastifyRequest, RealtimeModel>()
   return async (app: FastifyInstance) => {
     // Real-time bodies are small (≤ 6 MiB) and must reach SageMaker byte for byte: read them as raw
     // bytes whatever their type, never parsed.
@@ -27,6 +29,7 @@ export function predictRoutes(predict: PredictService) {
         // Refuse an oversize body by its Content-Length before reading any of it.
         preParsing: async (request, reply, payload) => {
           const model = await predict.realtimeModel(request.params.name)
+          resolved.set(request, model)
           const length = Number(request.headers['content-length'] ?? 0)
           if (length > model.maxBytes) throw errors.payloadTooLarge(model.maxBytes, LARGE_HINT)
           continueIfExpected(request, reply)
@@ -34,7 +37,7 @@ export function predictRoutes(predict: PredictService) {
         },
       },
       async (request, reply) => {
-        const model = await predict.realtimeModel(request.params.name)
+        const model = resolved.get(request) ?? (await predict.realtimeModel(request.params.name))
         const input = {
           model,
           body: (request.body as Buffer | undefined) ?? Buffer.alloc(0),

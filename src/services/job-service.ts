@@ -7,7 +7,7 @@ import { AppError, errors } from '../errors.js'
 import { checkCustomAttributes } from '../lib/custom-attributes.js'
 import { isJobId, newJobId } from '../lib/ids.js'
 import { isAcceptedType, parseMediaType } from '../lib/media-type.js'
-import { parseRange } from '../lib/range.js'
+import { parseRange, type RangeResult } from '../lib/range.js'
 import { formatS3Uri, parseS3Uri, type S3Location } from '../lib/s3-uri.js'
 import { matchesSignature, SNIFF_BYTES } from '../lib/sniff.js'
 import { limitBody, peek } from '../lib/streams.js'
@@ -155,10 +155,8 @@ export function createJobService(deps: JobServiceDeps) {
     return l
   }
 
-  async function getJob(id: string): Promise<JobView> {
-    const cached = terminal.get(id)
-    if (cached !== undefined) return cached
-    const record = await readRecord(id)
+  /** The job's status, derived from its output and failure objects and the clock. */
+  async function outcomeOf(record: JobRecord): Promise<JobView> {
     const [output, failure] = await Promise.all([
       store.head(location(record.outputLocation)),
       record.failureLocation !== undefined ? store.head(location(record.failureLocation)) : undefined,
@@ -179,15 +177,26 @@ export function createJobService(deps: JobServiceDeps) {
     return result
   }
 
+  async function getJob(id: string): Promise<JobView> {
+    return terminal.get(id) ?? outcomeOf(await readRecord(id))
+  }
+
   async function openResult(id: string, rangeHeader: string | undefined): Promise<ResultStream> {
     const record = await readRecord(id)
     const output = location(record.outputLocation)
-    const info = await store.head(output)
-    if (info === undefined) throw errors.notCompleted((await getJob(id)).status)
-    const range = parseRange(rangeHeader, info.sizeBytes)
-    if (range.kind === 'unsatisfiable') throw errors.rangeNotSatisfiable(info.sizeBytes)
+    const notCompleted = async () => errors.notCompleted((await outcomeOf(record)).status)
+    // A range needs the size first (suffix ranges, 416 with the size); a whole read is one GET.
+    let range: RangeResult = { kind: 'none' }
+    let totalBytes: number | undefined
+    if (rangeHeader !== undefined) {
+      const info = await store.head(output)
+      if (info === undefined) throw await notCompleted()
+      range = parseRange(rangeHeader, info.sizeBytes)
+      if (range.kind === 'unsatisfiable') throw errors.rangeNotSatisfiable(info.sizeBytes)
+      totalBytes = info.sizeBytes
+    }
     const got = await store.get(output, range.kind === 'range' ? { range } : {})
-    if (got === undefined) throw errors.notCompleted('in_progress')
+    if (got === undefined) throw await notCompleted()
     const headers: Record<string, string> = {
       'content-type': got.contentType ?? 'application/octet-stream',
       'content-length': String(got.sizeBytes),
@@ -195,7 +204,7 @@ export function createJobService(deps: JobServiceDeps) {
     }
     if (got.etag !== undefined) headers.etag = got.etag
     if (got.lastModified !== undefined) headers['last-modified'] = got.lastModified.toUTCString()
-    if (range.kind === 'range') headers['content-range'] = `bytes ${range.start}-${range.end}/${info.sizeBytes}`
+    if (range.kind === 'range') headers['content-range'] = `bytes ${range.start}-${range.end}/${totalBytes}`
     return { statusCode: range.kind === 'range' ? 206 : 200, headers, body: got.body }
   }
 
