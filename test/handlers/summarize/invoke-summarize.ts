@@ -8,6 +8,19 @@ import { createFileBody } from '../../../src/local/model-host/spooled-body.js'
 import { makeContext } from '../invocation-fixtures.js'
 
 /** modelFn(env) → inputFn → predictFn → outputFn on `body`, written to `<dir>/body` first. */
+/**
+ * Four sentences about solar power share vocabulary; the two off-topic ones share none with them,
+ * so a good summary picks solar sentences only.
+ */
+export const SOLAR_TEXT = [
+  'Solar power is growing quickly around the world.',
+  'My cat likes to sleep on the warm sofa.',
+  'Solar panels convert sunlight into electricity for homes.',
+  'Many homes now install solar panels on their roofs to produce electricity.',
+  'Yesterday it rained in the afternoon.',
+  'The price of solar electricity keeps falling as solar panels become cheaper.',
+]
+
 export async function runSummarize(
   dir: string,
   body: string | Buffer,

@@ -2,16 +2,9 @@ import t from 'tap'
 import { type ContainerEnv, isStreamedOutput } from '../../../handlers/handler.js'
 import { handler } from '../../../handlers/summarize/index.js'
 import { makeContext } from '../invocation-fixtures.js'
-import { invokeSummarize, readChunks, runSummarize } from './invoke-summarize.js'
+import { invokeSummarize, readChunks, runSummarize, SOLAR_TEXT } from './invoke-summarize.js'
 
-const TEXT = [
-  'Solar power is growing quickly around the world.',
-  'My cat likes to sleep on the warm sofa.',
-  'Solar panels convert sunlight into electricity for homes.',
-  'Many homes now install solar panels on their roofs to produce electricity.',
-  'Yesterday it rained in the afternoon.',
-  'The price of solar electricity keeps falling as solar panels become cheaper.',
-].join(' ')
+const TEXT = SOLAR_TEXT.join(' ')
 const STREAM = { SUMMARIZE_STREAM: 'true' }
 
 t.test('modelFn reads SUMMARIZE_STREAM from the container env', async (t) => {

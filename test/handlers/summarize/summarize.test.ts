@@ -1,16 +1,8 @@
 import t, { type Test } from 'tap'
 import { makeContext } from '../invocation-fixtures.js'
-import { invokeSummarize } from './invoke-summarize.js'
+import { invokeSummarize, SOLAR_TEXT } from './invoke-summarize.js'
 
-// Four sentences about solar power share vocabulary; the two off-topic ones share none with them.
-const TEXT = [
-  'Solar power is growing quickly around the world.',
-  'My cat likes to sleep on the warm sofa.',
-  'Solar panels convert sunlight into electricity for homes.',
-  'Many homes now install solar panels on their roofs to produce electricity.',
-  'Yesterday it rained in the afternoon.',
-  'The price of solar electricity keeps falling as solar panels become cheaper.',
-].join(' ')
+const TEXT = SOLAR_TEXT.join(' ')
 
 async function summarize(t: Test, body: string, contentType: string, customAttributes = {}): Promise<string> {
   const output = await invokeSummarize(t.testdir(), body, contentType, makeContext({ customAttributes }))

@@ -1,17 +1,10 @@
 // The summarize-live container: summarize with SUMMARIZE_STREAM=true in its environment.
 import t from 'tap'
 import { startModelHost } from '../../../src/local/model-host/host.js'
+import { SOLAR_TEXT } from '../../handlers/summarize/invoke-summarize.js'
 import { post, streamPost } from './fixtures.js'
 
-const TEXT = [
-  'Solar power is growing quickly around the world.',
-  'My cat likes to sleep on the warm sofa.',
-  'Solar panels convert sunlight into electricity for homes.',
-  'Many homes now install solar panels on their roofs to produce electricity.',
-  'Yesterday it rained in the afternoon.',
-  'The price of solar electricity keeps falling as solar panels become cheaper.',
-  'Wind turbines also produce electricity for homes near the coast.',
-].join(' ')
+const TEXT = [...SOLAR_TEXT, 'Wind turbines also produce electricity for homes near the coast.'].join(' ')
 
 t.test('summarize streams JSON lines sentence by sentence over chunked HTTP', async (t) => {
   const host = await startModelHost({
