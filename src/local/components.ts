@@ -15,10 +15,20 @@ export interface Credentials {
 
 export type ComponentSpec =
   | { role: 's3'; options: { host: string; port: number; dataDir: string; region: string; credentials: Credentials; buckets: string[] } }
-  | { role: 'model-host'; options: { host: string; containers: ContainerSpec[]; tmpDir?: string } }
+  | { role: 'model-host'; options: { host: string; containers: ContainerSpec[]; tmpDir?: string; ownsTmpDir?: boolean } }
   | {
       role: 'runtime'
-      options: { host: string; port: number; region: string; accountId: string; credentials: Credentials; s3Url: string; endpoints: RuntimeEndpoint[] }
+      options: {
+        host: string
+        port: number
+        region: string
+        accountId: string
+        credentials: Credentials
+        s3Url: string
+        endpoints: RuntimeEndpoint[]
+        /** Persisted async queue (see runtime/async-journal.ts). */
+        stateDir?: string
+      }
     }
 
 export interface RunningComponent {

@@ -1,4 +1,3 @@
-import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
@@ -9,6 +8,7 @@ import { createS3Client } from '../clients/aws.js'
 import { ensureArtifacts } from './artifacts.js'
 import { startComponent, type ComponentSpec, type Credentials, type RunningComponent } from './components.js'
 import { asyncPaths, LOCAL_ACCOUNT_ID, LOCAL_BUCKET, LOCAL_REGION, localEndpoints, type LocalEndpointDefinition } from './defaults.js'
+import { superviseComponent, type RestartPolicy, type SupervisedComponent } from './supervisor.js'
 
 export interface LocalStackOptions {
   dataDir: string
@@ -22,6 +22,8 @@ export interface LocalStackOptions {
   endpoints?: LocalEndpointDefinition[]
   /** In-process only: the runtime's clock, so tests can move time. */
   clock?: () => number
+  /** Processes only: how a crashed part is restarted (default DEFAULT_RESTART_POLICY). */
+  restartPolicy?: RestartPolicy
 }
 
 export interface LocalStackInfo {
@@ -60,6 +62,8 @@ async function publishArtifacts(s3Url: string, credentials: Credentials, endpoin
 }
 
 export interface LocalStack extends LocalStackInfo {
+  /** The parts' child processes now running (mode `processes`; empty in-process). */
+  processes(): Array<{ role: ComponentSpec['role']; pid: number }>
   close(): Promise<void>
 }
 
@@ -74,44 +78,6 @@ async function localCredentials(dataDir: string): Promise<Credentials> {
   return { accessKeyId: 'SAGEGATELOCAL', secretAccessKey: randomBytes(24).toString('base64url') }
 }
 
-const childEntry = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './child.ts' : './child.js', import.meta.url))
-
-/** Runs one part in a child process; resolves with its info once it says it is ready. */
-function spawnComponent(spec: ComponentSpec, logLevel: string, logger: Logger, onCrash: (err: Error) => void): Promise<RunningComponent> {
-  return new Promise((resolvePromise, reject) => {
-    // The child inherits execArgv so it runs under the same loader (TypeScript under tap).
-    const child: ChildProcess = fork(childEntry, [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    let ready = false
-    let closing = false
-    child.once('error', (err) => (ready ? onCrash(err) : reject(err)))
-    child.once('exit', (code, signal) => {
-      const err = new Error(`local ${spec.role} exited (code ${code}, signal ${signal})`)
-      if (!ready) reject(err)
-      else if (!closing) onCrash(err)
-    })
-    child.on('message', (m: { type: string; info: RunningComponent['info'] }) => {
-      if (m.type !== 'ready') return
-      ready = true
-      logger.debug({ role: spec.role, pid: child.pid }, 'local component ready')
-      resolvePromise({
-        info: m.info,
-        close: () =>
-          new Promise<void>((done) => {
-            closing = true
-            if (child.exitCode !== null || child.signalCode !== null) return done()
-            const killer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-            child.once('exit', () => {
-              clearTimeout(killer)
-              done()
-            })
-            child.kill('SIGTERM')
-          }),
-      })
-    })
-    child.send({ type: 'start', spec, logLevel })
-  })
-}
-
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const dataDir = resolve(options.dataDir)
   const host = options.host ?? '127.0.0.1'
@@ -119,18 +85,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   await mkdir(dataDir, { recursive: true })
   const credentials = await localCredentials(dataDir)
   const started: RunningComponent[] = []
+  const supervised: SupervisedComponent[] = []
   const close = async () => {
     for (const c of started.reverse()) await c.close().catch((err: unknown) => options.logger.warn({ err }, 'local component did not close cleanly'))
     started.length = 0
   }
   const start = async (spec: ComponentSpec) => {
-    const c =
-      options.mode === 'processes'
-        ? await spawnComponent(spec, options.logLevel ?? 'info', options.logger, (err) => {
-            options.logger.fatal({ err }, 'a local stack process died; stopping')
-            void close().finally(() => process.exit(1))
-          })
-        : await startComponent(spec, options.logger.child({ component: spec.role }), options.clock)
+    let c: RunningComponent
+    if (options.mode === 'processes') {
+      // A part that dies is restarted on its ports (supervisor.ts) instead of taking the stack down.
+      const child = await superviseComponent(spec, {
+        logLevel: options.logLevel ?? 'info',
+        logger: options.logger,
+        ...(options.restartPolicy !== undefined ? { policy: options.restartPolicy } : {}),
+      })
+      options.logger.debug({ role: spec.role, pid: child.pid() }, 'local component ready')
+      supervised.push(child)
+      c = child
+    } else {
+      c = await startComponent(spec, options.logger.child({ component: spec.role }), options.clock)
+    }
     started.push(c)
     return c
   }
@@ -156,6 +130,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
                 ...(e.multiModel !== undefined ? { multiModel: true, maxLoadedModels: e.multiModel.maxLoadedModels } : {}),
               })),
               tmpDir: join(dataDir, 'tmp'),
+              // One model host per data dir, so what a killed one spooled there can go at the next start.
+              ownsTmpDir: true,
             },
           })
     const containerUrl = (e: LocalEndpointDefinition) => e.containerUrl ?? modelHost?.info.containers?.find((c) => c.name === e.name)?.url ?? ''
@@ -168,6 +144,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         accountId: LOCAL_ACCOUNT_ID,
         credentials,
         s3Url: s3.info.url!,
+        // Accepted async requests survive a crash of the runtime (or of the whole stack).
+        stateDir: join(dataDir, 'runtime'),
         endpoints: endpoints.map((e) => ({
           name: e.name,
           mode: e.mode,
@@ -206,6 +184,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           ...(e.multiModel !== undefined ? { modelDataUrl: modelDataUrl(e.multiModel.prefix) } : {}),
         })),
       },
+      processes: () => supervised.flatMap((c) => {
+        const pid = c.pid()
+        return pid === undefined ? [] : [{ role: c.role, pid }]
+      }),
       close,
     }
   } catch (err) {

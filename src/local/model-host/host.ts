@@ -11,6 +11,7 @@ import type { InvocationOptions } from './invoke.js'
 import { type LoadedModel, loadModel } from './loaded-model.js'
 import { createModelRegistry, type ModelRegistry } from './model-registry.js'
 import { createMultiModelRoutes } from './multi-model-routes.js'
+import { removeSpooledBodies } from './spooled-body.js'
 
 export interface ContainerSpec {
   name: string
@@ -40,6 +41,11 @@ export interface ModelHostOptions {
   handlersDir?: string
   /** Where request bodies are spooled. Default: a fresh folder under the OS temp dir, removed on close. */
   tmpDir?: string
+  /**
+   * tmpDir is this host's alone (the local stack's): bodies spooled there by an earlier host that died
+   * are removed at start. Leave unset when other hosts may spool into the same folder.
+   */
+  ownsTmpDir?: boolean
   /** Default DEFAULT_MAX_BODY_BYTES. */
   maxBodyBytes?: number
   logger?: Logger
@@ -136,6 +142,10 @@ export async function startModelHost(options: ModelHostOptions): Promise<ModelHo
   const ownTmpDir = options.tmpDir === undefined ? await mkdtemp(join(tmpdir(), 'sagegate-model-host-')) : undefined
   const tmpDir = options.tmpDir ?? ownTmpDir!
   await mkdir(tmpDir, { recursive: true })
+  if (options.ownsTmpDir === true) {
+    const removed = await removeSpooledBodies(tmpDir)
+    if (removed > 0) logger.warn({ tmpDir, removed }, 'removed request bodies left by a model host that died')
+  }
   const servers: ContainerServer[] = []
   const models: LoadedModel[] = []
   const registries: ModelRegistry[] = []

@@ -2,7 +2,7 @@
 // needs a seekable file (an mp4's `moov` box may come last), and memory must not grow with the body.
 import { randomUUID } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
-import { readFile, rm } from 'node:fs/promises'
+import { readdir, readFile, rm } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import { type Readable, Transform } from 'node:stream'
@@ -48,6 +48,16 @@ export function createFileBody(path: string, sizeBytes: number, contentType: str
   }
 }
 
+const SPOOL_PREFIX = 'invocation-'
+const SPOOL_SUFFIX = '.body'
+
+/** Removes the bodies a host that died (SIGKILL) left in `dir`; only for a folder no running host spools into. */
+export async function removeSpooledBodies(dir: string): Promise<number> {
+  const stale = (await readdir(dir)).filter((f) => f.startsWith(SPOOL_PREFIX) && f.endsWith(SPOOL_SUFFIX))
+  for (const f of stale) await rm(join(dir, f), { force: true })
+  return stale.length
+}
+
 export interface SpoolOptions {
   dir: string
   maxBytes: number
@@ -66,7 +76,7 @@ export async function spoolRequestBody(request: IncomingMessage, options: SpoolO
   const declared = request.headers['content-length']
   // Refuse before reading a byte when the declared length is already too large (RFC 9110 §15.5.14).
   if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes, declared)
-  const path = join(dir, `invocation-${randomUUID()}.body`)
+  const path = join(dir, `${SPOOL_PREFIX}${randomUUID()}${SPOOL_SUFFIX}`)
   let sizeBytes = 0
   const limiter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {

@@ -94,7 +94,8 @@ export function createInvokeEndpointAsync(deps: AsyncInvokeDeps) {
       ...(customAttributes !== undefined ? { customAttributes } : {}),
       locations,
     }
-    queue.enqueue(job)
+    // Durable before it is acknowledged: a runtime that dies after the 202 still runs the request.
+    await queue.enqueue(job)
     sendJson(ctx.res, 202, { InferenceId: inferenceId }, {
       'X-Amzn-SageMaker-OutputLocation': locations.output.uri,
       ...(locations.failure !== undefined ? { 'X-Amzn-SageMaker-FailureLocation': locations.failure.uri } : {}),

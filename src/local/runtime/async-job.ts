@@ -2,7 +2,7 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import type { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Logger } from 'pino'
-import { postInvocations } from './container-client.js'
+import { networkErrorCode, postInvocations } from './container-client.js'
 import {
   inputDownloadFailure,
   invocationTimeoutFailure,
@@ -35,9 +35,25 @@ export interface JobDeps {
   logger: Logger
 }
 
-export type JobOutcome = 'processed' | 'failed' | 'aborted'
+/**
+ * How a run ended. `processed` and `failed` are ends (an output or failure object is written, or
+ * there is no S3FailurePath to write to); `unrecorded` failed but its failure object could not be
+ * written; `aborted` was stopped by close(); `unreachable` and `broken` never got a response status
+ * from the container and go back to the queue (see runAsyncJob).
+ */
+export type JobOutcome = 'processed' | 'failed' | 'unrecorded' | 'aborted' | 'unreachable' | 'broken'
+
+export interface RunOptions {
+  /** Aborts the run without a failure object (close()). */
+  shutdown: AbortSignal
+  /** False once this request's exchanges broke too often: a broken exchange is then a model failure. */
+  retryBrokenExchange: boolean
+}
 
 const TIMEOUT = Symbol('InvocationTimeoutSeconds')
+// A connection reset or closed before the response head ('socket hang up' is ECONNRESET too), or a
+// body write to a closed connection.
+const BROKEN_EXCHANGE_CODES = new Set(['ECONNRESET', 'EPIPE'])
 // Error responses are small; one without a Content-Length is kept up to this much.
 const MAX_UNSIZED_ERROR_BYTES = 1024 * 1024
 
@@ -45,13 +61,18 @@ const MAX_UNSIZED_ERROR_BYTES = 1024 * 1024
  * Runs one request: input from S3 (or inline) streamed into the container's `/invocations`, the
  * response streamed into `<S3OutputPath>/<id>.out`; anything else becomes a failure object. The whole
  * run is bounded by InvocationTimeoutSeconds (real time); `shutdown` aborts it without a failure object.
+ * A container that cannot be reached is not a model failure: a refused connection is `unreachable`,
+ * and a connection reset or closed before any response status is `broken` (the model host died or is
+ * restarting, or a kept-alive socket went stale); the queue runs both again later.
  */
-export async function runAsyncJob(job: AsyncJob, deps: JobDeps, shutdown: AbortSignal): Promise<JobOutcome> {
+export async function runAsyncJob(job: AsyncJob, deps: JobDeps, run: RunOptions): Promise<JobOutcome> {
+  const { shutdown } = run
   const controller = new AbortController()
   const onShutdown = (): void => controller.abort(shutdown.reason)
   shutdown.addEventListener('abort', onShutdown, { once: true })
   const timer = setTimeout(() => controller.abort(TIMEOUT), job.invocationTimeoutSeconds * 1000)
   const fail = (failure: FailureBody | ContainerFailure): Promise<JobOutcome> => writeFailure(job, deps, failure, shutdown)
+  let responded = false
   try {
     const input = await openInput(job, deps.s3, controller.signal)
     if ('errorCode' in input) return await fail(input)
@@ -65,6 +86,7 @@ export async function runAsyncJob(job: AsyncJob, deps: JobDeps, shutdown: AbortS
       inferenceId: job.inferenceId,
       signal: controller.signal,
     })
+    responded = true
     const status = res.statusCode ?? 0
     if (status < 200 || status > 299) {
       // The model answered in time; storing its error body is not part of the invocation.
@@ -83,6 +105,11 @@ export async function runAsyncJob(job: AsyncJob, deps: JobDeps, shutdown: AbortS
   } catch (err) {
     if (shutdown.aborted) return 'aborted'
     if (controller.signal.reason === TIMEOUT) return await fail(invocationTimeoutFailure(job.invocationTimeoutSeconds))
+    if (!responded) {
+      const code = networkErrorCode(err)
+      if (code === 'ECONNREFUSED') return 'unreachable'
+      if (code !== undefined && BROKEN_EXCHANGE_CODES.has(code) && run.retryBrokenExchange) return 'broken'
+    }
     return await fail(modelInvocationFailure(describe(err)))
   } finally {
     clearTimeout(timer)
@@ -136,18 +163,24 @@ async function writeFailure(job: AsyncJob, deps: JobDeps, failure: FailureBody |
   } catch (err) {
     if (shutdown.aborted) return 'aborted'
     deps.logger.error({ err, inferenceId: job.inferenceId, failure: target?.uri }, 'could not write the failure object')
+    return 'unrecorded'
   }
   return 'failed'
 }
 
-/** Writes a failure object for a request that never ran (expiry); shared with the queue. */
-export async function writeFailureBody(job: AsyncJob, deps: JobDeps, body: FailureBody, shutdown: AbortSignal): Promise<void> {
+/**
+ * Writes a failure object for a request that never ran (expiry); shared with the queue. True when the
+ * request reached its end: the object is written, or there is no S3FailurePath to write it to.
+ */
+export async function writeFailureBody(job: AsyncJob, deps: JobDeps, body: FailureBody, shutdown: AbortSignal): Promise<boolean> {
   const target = job.locations.failure
-  if (target === undefined) return
+  if (target === undefined) return true
   try {
     await putObject(deps.s3, target, Buffer.from(JSON.stringify(body)), undefined, 'application/json', shutdown)
+    return true
   } catch (err) {
     if (!shutdown.aborted) deps.logger.error({ err, inferenceId: job.inferenceId, failure: target.uri }, 'could not write the failure object')
+    return false
   }
 }
 

@@ -78,6 +78,14 @@ export function containerRequest(call: ContainerRequest): Promise<IncomingMessag
   })
 }
 
+/** The errno code of a failed request; Node reports a failed connect to several addresses as an AggregateError. */
+export function networkErrorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown }).code
+  if (typeof code === 'string') return code
+  const first = err instanceof AggregateError ? (err.errors[0] as { code?: unknown } | undefined)?.code : undefined
+  return typeof first === 'string' ? first : undefined
+}
+
 /** The response's Content-Length when it sent a valid one. */
 export function contentLengthOf(res: IncomingMessage): number | undefined {
   const raw = res.headers['content-length']

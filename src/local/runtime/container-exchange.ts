@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { postInvocations, readBoundedBody, readHead, ResponseTooLargeError, type ContainerInvocation } from './container-client.js'
+import { networkErrorCode, postInvocations, readBoundedBody, readHead, ResponseTooLargeError, type ContainerInvocation } from './container-client.js'
 import { callerGone, modelError, originalMessages, RuntimeError, type ModelErrorScope } from './errors.js'
 
 /** InvokeEndpoint's response payload limit (6 MiB, sagemaker-notes). */
@@ -66,7 +66,5 @@ export function answerToModelError(scope: ModelErrorScope, answer: ContainerAnsw
 }
 
 export function describeNetworkError(err: unknown): string {
-  const code = (err as { code?: unknown }).code
-  if (typeof code === 'string') return code
-  return err instanceof Error ? err.message : String(err)
+  return networkErrorCode(err) ?? (err instanceof Error ? err.message : String(err))
 }

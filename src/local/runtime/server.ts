@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import pino from 'pino'
+import pino, { type Logger } from 'pino'
 import { ASYNC_INLINE_BODY_MAX_BYTES, createInvokeEndpointAsync } from './async-invoke-route.js'
+import { openAsyncJournal } from './async-journal.js'
+import type { AsyncJob } from './async-job.js'
 import { createEndpointQueue, type EndpointQueue } from './async-queue.js'
 import { createAuthenticator } from './auth.js'
 import { awsOperation } from './aws-operation.js'
@@ -46,12 +48,24 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const logger = options.logger ?? pino({ level: 'silent' })
   const clock = options.clock ?? Date.now
   const registry = createEndpointRegistry(options.endpoints, options.accountId)
+  const journal = options.stateDir === undefined ? undefined : await openAsyncJournal(options.stateDir, logger)
+  // Read before listening, so no new request's file can be mistaken for an old one.
+  const persisted = journal === undefined ? [] : await journal.load()
   const queues = new Map<string, EndpointQueue>()
   for (const e of registry.all()) {
     if (e.mode !== 'async' || e.async === undefined) continue
     queues.set(
       e.name,
-      createEndpointQueue({ endpointName: e.name, containerUrl: e.containerUrl, config: e.async, s3: options.s3, clock, logger }),
+      createEndpointQueue({
+        endpointName: e.name,
+        containerUrl: e.containerUrl,
+        config: e.async,
+        s3: options.s3,
+        clock,
+        logger,
+        ...(journal !== undefined ? { journal } : {}),
+        ...(options.asyncRetry !== undefined ? { retry: options.asyncRetry } : {}),
+      }),
     )
   }
 
@@ -105,6 +119,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       resolve()
     })
   })
+  // Only once listening (a runtime that cannot start runs nothing; the files wait for the next one),
+  // and before any request is read, so old requests stay ahead of new ones.
+  resumeQueues(persisted, queues, logger)
   const sweep = setInterval(() => {
     for (const queue of queues.values()) queue.sweepExpired()
   }, EXPIRY_SWEEP_INTERVAL_MS)
@@ -134,5 +151,25 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       })()
       return closing
     },
+  }
+}
+
+/**
+ * Requests persisted by an earlier run go back to their endpoints' queues in arrival order, those
+ * that were in flight included (they run again from the start: at-least-once, as with AWS).
+ */
+function resumeQueues(persisted: AsyncJob[], queues: ReadonlyMap<string, EndpointQueue>, logger: Logger): void {
+  const byEndpoint = new Map<string, AsyncJob[]>()
+  for (const job of persisted) {
+    if (!queues.has(job.endpointName)) {
+      const where = { inferenceId: job.inferenceId, endpoint: job.endpointName }
+      logger.warn(where, 'persisted async request for an endpoint that is not configured; kept for later')
+      continue
+    }
+    byEndpoint.set(job.endpointName, [...(byEndpoint.get(job.endpointName) ?? []), job])
+  }
+  for (const [name, jobs] of byEndpoint) {
+    logger.info({ endpoint: name, requests: jobs.length }, 'resuming persisted async requests')
+    queues.get(name)!.restore(jobs)
   }
 }

@@ -55,6 +55,13 @@ export interface LocalRuntimeOptions {
   /** ms since epoch; default Date.now. RequestTTLSeconds checks use it so tests can move time. */
   clock?: () => number
   logger?: Logger
+  /**
+   * Where accepted async requests are persisted until they reach their end, and reloaded from at start
+   * (see async-journal.ts). Without it the async queues live in memory only.
+   */
+  stateDir?: string
+  /** Waits after an async endpoint's container could not be reached; default 250 ms doubling to 5 s. */
+  asyncRetry?: { initialDelayMs: number; maxDelayMs: number }
 }
 
 export interface EndpointStats {

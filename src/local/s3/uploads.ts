@@ -178,7 +178,10 @@ async function removePartFiles(store: ObjectStore, upload: Upload, file: string)
   await store.removeFile(join(upload.dir, `${file}.json`))
 }
 
-/** Rebuilds the uploads of a bucket from disk, dropping part files that never got their metadata. */
+/**
+ * Rebuilds the uploads of a bucket from disk, dropping part files that never got their metadata, and
+ * part metadata whose file is gone.
+ */
 export async function loadUploads(store: ObjectStore, bucket: Bucket): Promise<Upload[]> {
   const root = join(bucket.dir, 'uploads')
   const out: Upload[] = []
@@ -195,9 +198,13 @@ export async function loadUploads(store: ObjectStore, bucket: Bucket): Promise<U
     }
     const upload: Upload = { id, bucket, init, dir, parts: new Map(), done: false }
     const files = (await readdir(dir)).filter((f) => f !== 'upload.json')
+    const present = new Set(files)
     const keep = new Set<string>()
     for (const f of files.filter((x) => x.endsWith('.json'))) {
       const part = JSON.parse(await readFile(join(dir, f), 'utf8')) as PartMeta
+      // A crash in the middle of CompleteMultipartUpload leaves the metadata of parts whose data was
+      // already moved into the object: such a part is gone (a later Complete naming it gets InvalidPart).
+      if (!present.has(part.file)) continue
       const other = upload.parts.get(part.partNumber)
       if (other && other.lastModifiedMs > part.lastModifiedMs) continue
       upload.parts.set(part.partNumber, part)

@@ -36,8 +36,8 @@ export interface TestContainer {
 
 type Responder = (request: SeenRequest, res: ServerResponse, req: IncomingMessage) => void
 
-/** A real HTTP model container (node:http) answering `/invocations` with `respond`. */
-export async function startContainer(t: Teardown, respond: Responder): Promise<TestContainer> {
+/** A real HTTP model container (node:http) answering `/invocations` with `respond`, on `port` (default any). */
+export async function startContainer(t: Teardown, respond: Responder, port = 0): Promise<TestContainer> {
   const container: TestContainer = { url: '', seen: [], held: [] }
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -49,7 +49,7 @@ export async function startContainer(t: Teardown, respond: Responder): Promise<T
       respond(request, res, req)
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
   container.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   t.teardown(
     () =>
