@@ -7,14 +7,27 @@ import type { ObjectStore } from './clients/object-store.js'
 import { createS3ObjectStore } from './clients/s3-object-store.js'
 import { createSageMakerInferenceRuntime } from './clients/sagemaker-inference-runtime.js'
 import type { Config } from './config.js'
+import { createCleanupQueue } from './lib/cleanup-queue.js'
+import { createStallWatch } from './lib/stall-watch.js'
+import { createMetrics } from './metrics.js'
+import { registerClientWatch } from './routes/client-watch.js'
 import { registerErrorHandler } from './routes/error-handler.js'
 import { healthRoutes } from './routes/health.js'
 import { jobRoutes } from './routes/jobs.js'
 import { modelRoutes } from './routes/models.js'
 import { predictRoutes } from './routes/predict.js'
+import { createDependencyMonitor } from './services/dependency-monitor.js'
 import { createJobService } from './services/job-service.js'
+import { createLifecycle, type Lifecycle } from './services/lifecycle.js'
 import { createModelRegistry, type ModelRegistry } from './services/model-registry.js'
 import { createPredictService } from './services/predict-service.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Uploads in flight and the drain state (see drain.ts). */
+    lifecycle: Lifecycle
+  }
+}
 
 export interface AppOverrides {
   logger?: Logger
@@ -42,39 +55,81 @@ export function createLogger(level: string): Logger {
   return pino({ level, redact: { paths: redactPaths, censor: '[redacted]' } })
 }
 
+/** How often S3 and the runtime are checked for /readyz and sagegate_dependency_up. */
+const DEPENDENCY_CHECK_INTERVAL_MS = 10_000
+const DEPENDENCY_CHECK_TIMEOUT_MS = 2_000
+
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<FastifyInstance> {
   const logger = overrides.logger ?? createLogger(config.server.logLevel)
+  const metrics = createMetrics()
+  const stallWatch = createStallWatch()
+  const cleanup = createCleanupQueue({
+    logger,
+    attemptTimeoutMs: config.aws.s3AttemptTimeoutMs,
+    onPending: (n) => metrics.cleanupPending.set(n),
+  })
   const closers: Array<() => void> = []
+  const aws = config.aws
+  const sdk = {
+    region: aws.region,
+    maxAttempts: aws.maxAttempts,
+    ...(overrides.credentials !== undefined ? { credentials: overrides.credentials } : {}),
+  }
 
   let store = overrides.store
   if (store === undefined) {
-    const s3 = createS3Client({
-      region: config.aws.region,
-      ...(config.aws.s3Endpoint !== undefined ? { endpoint: config.aws.s3Endpoint } : {}),
-      ...(overrides.credentials !== undefined ? { credentials: overrides.credentials } : {}),
-      forcePathStyle: config.aws.s3ForcePathStyle,
+    const s3 = {
+      ...sdk,
+      ...(aws.s3Endpoint !== undefined ? { endpoint: aws.s3Endpoint } : {}),
+      forcePathStyle: aws.s3ForcePathStyle,
+    }
+    const metadata = createS3Client({ ...s3, attemptTimeoutMs: aws.s3AttemptTimeoutMs, maxSockets: aws.s3MaxSockets })
+    // Upload parts take as long as their bytes take: no time-to-headers deadline, a stall deadline instead.
+    const uploads = createS3Client({ ...s3, stallTimeoutMs: aws.s3StallTimeoutMs, maxSockets: aws.s3UploadMaxSockets })
+    closers.push(() => metadata.destroy(), () => uploads.destroy())
+    store = createS3ObjectStore({
+      client: metadata,
+      uploadClient: uploads,
+      partSizeBytes: config.upload.partSizeBytes,
+      queueSize: config.upload.queueSize,
+      stallTimeoutMs: aws.s3StallTimeoutMs,
+      stallWatch,
+      cleanup,
     })
-    closers.push(() => s3.destroy())
-    store = createS3ObjectStore({ client: s3, partSizeBytes: config.upload.partSizeBytes, queueSize: config.upload.queueSize })
   }
   let runtime = overrides.runtime
   if (runtime === undefined) {
+    // The attempt deadline is InvokeEndpointAsync's; real-time calls pass the model's timeoutMs instead.
     const sm = createSageMakerRuntimeClient({
-      region: config.aws.region,
-      ...(config.aws.sageMakerRuntimeEndpoint !== undefined ? { endpoint: config.aws.sageMakerRuntimeEndpoint } : {}),
-      ...(overrides.credentials !== undefined ? { credentials: overrides.credentials } : {}),
+      ...sdk,
+      ...(aws.sageMakerRuntimeEndpoint !== undefined ? { endpoint: aws.sageMakerRuntimeEndpoint } : {}),
+      attemptTimeoutMs: aws.sageMakerAttemptTimeoutMs,
+      maxSockets: aws.sageMakerMaxSockets,
     })
     closers.push(() => sm.destroy())
-    runtime = createSageMakerInferenceRuntime({ client: sm, endpointUrl: sageMakerRuntimeUrl(config.aws.region, config.aws.sageMakerRuntimeEndpoint) })
+    runtime = createSageMakerInferenceRuntime({ client: sm, endpointUrl: sageMakerRuntimeUrl(aws.region, aws.sageMakerRuntimeEndpoint) })
   }
-  const models = overrides.models ?? createModelRegistry({ models: config.models, multiModelEndpoints: config.multiModelEndpoints, store, logger, ...(overrides.clock ? { clock: overrides.clock } : {}) })
-  const jobs = createJobService({
-    store,
-    runtime,
-    models,
-    storage: config.storage,
-    logger,
-    ...(overrides.clock !== undefined ? { clock: overrides.clock } : {}),
+  const clock = overrides.clock !== undefined ? { clock: overrides.clock } : {}
+  const models =
+    overrides.models ??
+    createModelRegistry({ models: config.models, multiModelEndpoints: config.multiModelEndpoints, store, logger, listTimeoutMs: aws.readBudgetMs, ...clock })
+  const jobs = createJobService({ store, runtime, models, storage: config.storage, logger, readBudgetMs: aws.readBudgetMs, ...clock })
+  const lifecycle = createLifecycle({
+    maxConcurrentUploads: config.limits.maxConcurrentUploads,
+    onUploads: (n) => metrics.uploadsInFlight.set(n),
+    onRefused: (reason) => metrics.uploadsRefused.inc({ reason }),
+  })
+  const probeStore = store
+  const probeRuntime = runtime
+  const dependencies = createDependencyMonitor({
+    probes: { storage: (signal) => probeStore.ping(config.storage.bucket, signal), runtime: (signal) => probeRuntime.ping(signal) },
+    intervalMs: DEPENDENCY_CHECK_INTERVAL_MS,
+    timeoutMs: DEPENDENCY_CHECK_TIMEOUT_MS,
+    onResult: (name, ok, seconds) => {
+      metrics.dependencyUp.set({ dependency: name }, ok ? 1 : 0)
+      metrics.dependencyCheckSeconds.set({ dependency: name }, seconds)
+    },
+    onFailure: (name, err) => logger.warn({ err, dependency: name }, 'dependency check failed'),
   })
 
   const app = Fastify({
@@ -82,24 +137,53 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     trustProxy: config.server.trustProxy,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    // Uploads of up to 1 GB stream for minutes: no whole-request timeout; idle sockets still time out.
+    // Uploads of up to 1 GB rightly stream for minutes, and a socket inactivity timeout would also
+    // fire while S3 holds the body back: both are off here. A body or response that stalls on the
+    // client's side is ended by the client watch (routes/client-watch.ts, upload.idleTimeoutMs);
+    // headers must arrive within headersTimeoutMs (checked every second, not Node's 30 s).
     requestTimeout: 0,
     connectionTimeout: 0,
-    return503OnClosing: true,
+    keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.server.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.server.headersTimeoutMs / 4)),
+    },
+    // While draining, requests on connections still open get real answers with Connection: close
+    // (uploads get 503 shutting_down), not Fastify's plain 503.
+    return503OnClosing: false,
   })
+  app.decorate('lifecycle', lifecycle)
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id)
+    if (lifecycle.draining) void reply.header('connection', 'close')
+  })
+  app.addHook('onReady', async () => {
+    await dependencies.check()
+    dependencies.start()
   })
   app.addHook('onClose', async () => {
+    dependencies.stop()
+    stallWatch.close()
+    // Aborts and deletes that S3 could not take yet get one more chance before the clients go.
+    const left = await probeStore.flushCleanup(CLEANUP_FLUSH_MS)
+    if (left > 0) logger.error({ pending: left }, 'cleanups still pending at shutdown; the bucket lifecycle rule must remove them')
+    cleanup.close()
     for (const close of closers) close()
   })
   // Node answers `Expect: 100-continue` by itself as soon as the headers arrive; the routes send it
   // only after accepting the request (routes/http.ts), so a refused upload is never sent at all.
   app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res))
-  registerErrorHandler(app)
-  await app.register(healthRoutes({ store, runtime, bucket: config.storage.bucket }))
+  registerErrorHandler(app, {
+    onProblem: (code) => metrics.problems.inc({ code }),
+    onClientGone: (route) => metrics.clientDisconnects.inc({ route }),
+  })
+  registerClientWatch(app, { idleTimeoutMs: config.upload.idleTimeoutMs, stallWatch, onTimeout: (phase) => metrics.clientTimeouts.inc({ phase }) })
+  await app.register(healthRoutes({ lifecycle, dependencies, metrics }))
   await app.register(modelRoutes(models))
-  await app.register(jobRoutes(jobs))
-  await app.register(predictRoutes(createPredictService({ runtime, models, ...(overrides.clock !== undefined ? { clock: overrides.clock } : {}) })))
+  await app.register(jobRoutes(jobs, lifecycle))
+  await app.register(predictRoutes(createPredictService({ runtime, models, ...clock })))
   return app
 }
+
+/** At shutdown, how long pending S3 cleanups may still take. */
+const CLEANUP_FLUSH_MS = 5_000

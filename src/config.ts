@@ -30,6 +30,9 @@ const keyPrefix = z.string().max(256).regex(/^(?:[A-Za-z0-9!_.*'()-]+\/)*$/, 'mu
 const partSizeBytes = z.number().int().min(5 * MiB).max(512 * MiB)
 const queueSize = z.number().int().min(1).max(32)
 const portNumber = z.number().int().min(0).max(65535)
+/** A duration in milliseconds, from `min` up to an hour. */
+const ms = (min: number) => z.number().int().min(min).max(3_600_000)
+const maxSockets = z.number().int().min(1).max(10_000)
 
 const asyncModelSchema = z.strictObject({
   mode: z.literal('async'),
@@ -87,6 +90,9 @@ const fileSchema = z.strictObject({
       port: portNumber.optional(),
       logLevel: logLevel.optional(),
       trustProxy: z.boolean().optional(),
+      headersTimeoutMs: ms(1000).optional(),
+      keepAliveTimeoutMs: ms(1000).optional(),
+      drainTimeoutMs: ms(0).optional(),
     })
     .optional(),
   aws: z
@@ -95,6 +101,14 @@ const fileSchema = z.strictObject({
       s3Endpoint: z.url().optional(),
       sageMakerRuntimeEndpoint: z.url().optional(),
       s3ForcePathStyle: z.boolean().optional(),
+      maxAttempts: z.number().int().min(1).max(10).optional(),
+      s3AttemptTimeoutMs: ms(100).optional(),
+      s3StallTimeoutMs: ms(100).optional(),
+      readBudgetMs: ms(100).optional(),
+      sageMakerAttemptTimeoutMs: ms(100).optional(),
+      s3MaxSockets: maxSockets.optional(),
+      s3UploadMaxSockets: maxSockets.optional(),
+      sageMakerMaxSockets: maxSockets.optional(),
     })
     .optional(),
   storage: z
@@ -107,6 +121,12 @@ const fileSchema = z.strictObject({
     .strictObject({
       partSizeBytes: partSizeBytes.optional(),
       queueSize: queueSize.optional(),
+      idleTimeoutMs: ms(100).optional(),
+    })
+    .optional(),
+  limits: z
+    .strictObject({
+      maxConcurrentUploads: z.number().int().min(1).max(100_000).optional(),
     })
     .optional(),
   local: z
@@ -133,19 +153,33 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 
 /** Environment variables and the configuration keys they set. */
 const envSchema = z.object({
+  NODE_ENV: z.string().optional(),
   SAGEGATE_CONFIG: z.string().min(1).optional(),
   HOST: z.string().min(1).optional(),
   PORT: num(portNumber).optional(),
   LOG_LEVEL: logLevel.optional(),
   SAGEGATE_TRUST_PROXY: bool.optional(),
+  SAGEGATE_HEADERS_TIMEOUT_MS: num(ms(1000)).optional(),
+  SAGEGATE_KEEP_ALIVE_TIMEOUT_MS: num(ms(1000)).optional(),
+  SAGEGATE_DRAIN_TIMEOUT_MS: num(ms(0)).optional(),
   AWS_REGION: z.string().min(1).optional(),
   SAGEGATE_S3_ENDPOINT: z.url().optional(),
   SAGEGATE_SAGEMAKER_ENDPOINT: z.url().optional(),
   SAGEGATE_S3_FORCE_PATH_STYLE: bool.optional(),
+  SAGEGATE_AWS_MAX_ATTEMPTS: num(z.number().int().min(1).max(10)).optional(),
+  SAGEGATE_S3_ATTEMPT_TIMEOUT_MS: num(ms(100)).optional(),
+  SAGEGATE_S3_STALL_TIMEOUT_MS: num(ms(100)).optional(),
+  SAGEGATE_READ_BUDGET_MS: num(ms(100)).optional(),
+  SAGEGATE_SAGEMAKER_ATTEMPT_TIMEOUT_MS: num(ms(100)).optional(),
+  SAGEGATE_S3_MAX_SOCKETS: num(maxSockets).optional(),
+  SAGEGATE_S3_UPLOAD_MAX_SOCKETS: num(maxSockets).optional(),
+  SAGEGATE_SAGEMAKER_MAX_SOCKETS: num(maxSockets).optional(),
   SAGEGATE_BUCKET: bucketName.optional(),
   SAGEGATE_PREFIX: keyPrefix.optional(),
   SAGEGATE_UPLOAD_PART_SIZE_BYTES: num(partSizeBytes).optional(),
   SAGEGATE_UPLOAD_QUEUE_SIZE: num(queueSize).optional(),
+  SAGEGATE_UPLOAD_IDLE_TIMEOUT_MS: num(ms(100)).optional(),
+  SAGEGATE_MAX_CONCURRENT_UPLOADS: num(z.number().int().min(1).max(100_000)).optional(),
   SAGEGATE_LOCAL: bool.optional(),
   SAGEGATE_DATA_DIR: z.string().min(1).optional(),
   LOCAL_S3_PORT: num(portNumber).optional(),
@@ -153,10 +187,46 @@ const envSchema = z.object({
 })
 
 export interface Config {
-  server: { host: string; port: number; logLevel: string; trustProxy: boolean }
-  aws: { region: string; s3Endpoint?: string; sageMakerRuntimeEndpoint?: string; s3ForcePathStyle: boolean }
+  server: {
+    host: string
+    port: number
+    logLevel: string
+    trustProxy: boolean
+    /** A client must send its request headers within this (Node's headersTimeout). */
+    headersTimeoutMs: number
+    /** An idle kept-alive connection is closed after this (above a load balancer's 60 s idle timeout). */
+    keepAliveTimeoutMs: number
+    /** SIGTERM/SIGINT: how long in-flight uploads and calls may take to finish before they are aborted. */
+    drainTimeoutMs: number
+  }
+  aws: {
+    region: string
+    s3Endpoint?: string
+    sageMakerRuntimeEndpoint?: string
+    s3ForcePathStyle: boolean
+    /** Attempts per AWS call (the SDK's standard retry mode), the first included. */
+    maxAttempts: number
+    /** One attempt of an S3 metadata call (head, small get/put, list, delete): time to the response headers. */
+    s3AttemptTimeoutMs: number
+    /** An upload part, or a result being read, that makes no progress for this long fails. */
+    s3StallTimeoutMs: number
+    /** Every S3 call of one status poll or result read together, retries included. */
+    readBudgetMs: number
+    /** One attempt of InvokeEndpointAsync: time to the response headers. */
+    sageMakerAttemptTimeoutMs: number
+    s3MaxSockets: number
+    /** A pool of its own, so that uploads never starve status polls and result reads of sockets. */
+    s3UploadMaxSockets: number
+    sageMakerMaxSockets: number
+  }
   storage: { bucket: string; prefix: string }
-  upload: { partSizeBytes: number; queueSize: number }
+  upload: {
+    partSizeBytes: number
+    queueSize: number
+    /** A request body with no byte from the client for this long is ended (408). */
+    idleTimeoutMs: number
+  }
+  limits: { maxConcurrentUploads: number }
   local: { enabled: boolean; dataDir: string; s3Port: number; sageMakerPort: number }
   models: Record<string, ModelConfig>
   multiModelEndpoints: Record<string, MultiModelEndpointConfig>
@@ -211,13 +281,41 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
   }
 
   const merged = {
-    server: { ...file.server, ...defined({ host: e.HOST, port: e.PORT, logLevel: e.LOG_LEVEL, trustProxy: e.SAGEGATE_TRUST_PROXY }) },
+    server: {
+      ...file.server,
+      ...defined({
+        host: e.HOST,
+        port: e.PORT,
+        logLevel: e.LOG_LEVEL,
+        trustProxy: e.SAGEGATE_TRUST_PROXY,
+        headersTimeoutMs: e.SAGEGATE_HEADERS_TIMEOUT_MS,
+        keepAliveTimeoutMs: e.SAGEGATE_KEEP_ALIVE_TIMEOUT_MS,
+        drainTimeoutMs: e.SAGEGATE_DRAIN_TIMEOUT_MS,
+      }),
+    },
     aws: {
       ...file.aws,
-      ...defined({ region: e.AWS_REGION, s3Endpoint: e.SAGEGATE_S3_ENDPOINT, sageMakerRuntimeEndpoint: e.SAGEGATE_SAGEMAKER_ENDPOINT, s3ForcePathStyle: e.SAGEGATE_S3_FORCE_PATH_STYLE }),
+      ...defined({
+        region: e.AWS_REGION,
+        s3Endpoint: e.SAGEGATE_S3_ENDPOINT,
+        sageMakerRuntimeEndpoint: e.SAGEGATE_SAGEMAKER_ENDPOINT,
+        s3ForcePathStyle: e.SAGEGATE_S3_FORCE_PATH_STYLE,
+        maxAttempts: e.SAGEGATE_AWS_MAX_ATTEMPTS,
+        s3AttemptTimeoutMs: e.SAGEGATE_S3_ATTEMPT_TIMEOUT_MS,
+        s3StallTimeoutMs: e.SAGEGATE_S3_STALL_TIMEOUT_MS,
+        readBudgetMs: e.SAGEGATE_READ_BUDGET_MS,
+        sageMakerAttemptTimeoutMs: e.SAGEGATE_SAGEMAKER_ATTEMPT_TIMEOUT_MS,
+        s3MaxSockets: e.SAGEGATE_S3_MAX_SOCKETS,
+        s3UploadMaxSockets: e.SAGEGATE_S3_UPLOAD_MAX_SOCKETS,
+        sageMakerMaxSockets: e.SAGEGATE_SAGEMAKER_MAX_SOCKETS,
+      }),
     },
     storage: { ...file.storage, ...defined({ bucket: e.SAGEGATE_BUCKET, prefix: e.SAGEGATE_PREFIX }) },
-    upload: { ...file.upload, ...defined({ partSizeBytes: e.SAGEGATE_UPLOAD_PART_SIZE_BYTES, queueSize: e.SAGEGATE_UPLOAD_QUEUE_SIZE }) },
+    upload: {
+      ...file.upload,
+      ...defined({ partSizeBytes: e.SAGEGATE_UPLOAD_PART_SIZE_BYTES, queueSize: e.SAGEGATE_UPLOAD_QUEUE_SIZE, idleTimeoutMs: e.SAGEGATE_UPLOAD_IDLE_TIMEOUT_MS }),
+    },
+    limits: { ...file.limits, ...defined({ maxConcurrentUploads: e.SAGEGATE_MAX_CONCURRENT_UPLOADS }) },
     local: { ...file.local, ...defined({ enabled: e.SAGEGATE_LOCAL, dataDir: e.SAGEGATE_DATA_DIR, s3Port: e.LOCAL_S3_PORT, sageMakerPort: e.LOCAL_SAGEMAKER_PORT }) },
     models: file.models,
     multiModelEndpoints: file.multiModelEndpoints,
@@ -225,22 +323,45 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
   if (problems.length > 0) throw new ConfigError(problems)
   const m: FileConfig = merged
 
-  // With no AWS configuration at all, run on the embedded local stack.
-  const pointedAtAws = m.storage?.bucket !== undefined
-  const localEnabled = m.local?.enabled ?? !pointedAtAws
+  // The embedded local stack runs only when asked for, or when nothing points at AWS outside
+  // production: a production deployment that forgot its bucket must not store uploads on local disk.
+  const pointedAtAws = m.storage?.bucket !== undefined || m.aws?.s3Endpoint !== undefined || m.aws?.sageMakerRuntimeEndpoint !== undefined
+  const production = e.NODE_ENV === 'production'
+  const localEnabled = m.local?.enabled ?? (!pointedAtAws && !production)
   if (!localEnabled && m.storage?.bucket === undefined) {
-    throw new ConfigError(['storage.bucket (SAGEGATE_BUCKET): required when the local stack is disabled'])
+    throw new ConfigError([
+      production && m.local?.enabled === undefined
+        ? 'storage.bucket (SAGEGATE_BUCKET): required in production (NODE_ENV=production); set SAGEGATE_LOCAL=true to run the embedded local stack instead'
+        : 'storage.bucket (SAGEGATE_BUCKET): required when the local stack is disabled',
+    ])
   }
   return {
-    server: { host: m.server?.host ?? '127.0.0.1', port: m.server?.port ?? 3000, logLevel: m.server?.logLevel ?? 'info', trustProxy: m.server?.trustProxy ?? false },
+    server: {
+      host: m.server?.host ?? '127.0.0.1',
+      port: m.server?.port ?? 3000,
+      logLevel: m.server?.logLevel ?? 'info',
+      trustProxy: m.server?.trustProxy ?? false,
+      headersTimeoutMs: m.server?.headersTimeoutMs ?? 30_000,
+      keepAliveTimeoutMs: m.server?.keepAliveTimeoutMs ?? 72_000,
+      drainTimeoutMs: m.server?.drainTimeoutMs ?? 30_000,
+    },
     aws: {
       region: m.aws?.region ?? 'us-east-1',
       ...(m.aws?.s3Endpoint !== undefined ? { s3Endpoint: m.aws.s3Endpoint } : {}),
       ...(m.aws?.sageMakerRuntimeEndpoint !== undefined ? { sageMakerRuntimeEndpoint: m.aws.sageMakerRuntimeEndpoint } : {}),
       s3ForcePathStyle: m.aws?.s3ForcePathStyle ?? m.aws?.s3Endpoint !== undefined,
+      maxAttempts: m.aws?.maxAttempts ?? 3,
+      s3AttemptTimeoutMs: m.aws?.s3AttemptTimeoutMs ?? 4_000,
+      s3StallTimeoutMs: m.aws?.s3StallTimeoutMs ?? 5_000,
+      readBudgetMs: m.aws?.readBudgetMs ?? 12_000,
+      sageMakerAttemptTimeoutMs: m.aws?.sageMakerAttemptTimeoutMs ?? 5_000,
+      s3MaxSockets: m.aws?.s3MaxSockets ?? 64,
+      s3UploadMaxSockets: m.aws?.s3UploadMaxSockets ?? 128,
+      sageMakerMaxSockets: m.aws?.sageMakerMaxSockets ?? 64,
     },
     storage: { bucket: m.storage?.bucket ?? 'sagegate-local', prefix: m.storage?.prefix ?? 'sagegate/' },
-    upload: { partSizeBytes: m.upload?.partSizeBytes ?? 8 * MiB, queueSize: m.upload?.queueSize ?? 4 },
+    upload: { partSizeBytes: m.upload?.partSizeBytes ?? 8 * MiB, queueSize: m.upload?.queueSize ?? 4, idleTimeoutMs: m.upload?.idleTimeoutMs ?? 30_000 },
+    limits: { maxConcurrentUploads: m.limits?.maxConcurrentUploads ?? 256 },
     local: { enabled: localEnabled, dataDir: m.local?.dataDir ?? '.data', s3Port: m.local?.s3Port ?? 0, sageMakerPort: m.local?.sageMakerPort ?? 0 },
     models: m.models ?? {},
     multiModelEndpoints: m.multiModelEndpoints ?? {},

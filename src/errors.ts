@@ -62,7 +62,25 @@ export const errors = {
       headers: { 'content-range': `bytes */${sizeBytes}` },
       details: { sizeBytes },
     }),
-  clientClosed: () => new AppError('client_closed_request', 499, 'The client closed the request.'),
+  /** Not an answer (nobody is left to read it): a normal event, logged and counted, never a 5xx. */
+  clientClosed: (bytesReceived?: number) =>
+    new AppError('client_closed_request', 499, 'The client closed the request.', bytesReceived === undefined ? {} : { details: { bytesReceived } }),
+  /** RFC 9110 §15.5.9: the client sent nothing for too long; the connection is closed after this answer. */
+  requestTimeout: (idleMs: number) =>
+    new AppError('request_timeout', 408, `The request body sent no byte for ${idleMs} ms.`, { headers: { connection: 'close' }, details: { idleTimeoutMs: idleMs } }),
+  /** The gateway's own capacity (per-client limits are 429s). */
+  tooManyUploads: (max: number) =>
+    new AppError('too_many_uploads', 503, `The gateway is already receiving ${max} uploads; retry shortly.`, { headers: { 'retry-after': '5' }, details: { maxConcurrentUploads: max } }),
+  shuttingDown: () =>
+    new AppError('shutting_down', 503, 'This gateway instance is shutting down; retry (another instance will answer).', {
+      headers: { 'retry-after': '1', connection: 'close' },
+    }),
+  corruptJobRecord: (cause?: unknown) => new AppError('corrupt_job_record', 500, 'The job record is unreadable.', { cause }),
+  upstreamTimeout: (service: string, retryAfterSeconds: number, cause?: unknown) =>
+    new AppError('upstream_timeout', 504, `${service} did not answer in time; retry later.`, {
+      headers: { 'retry-after': String(retryAfterSeconds) },
+      cause,
+    }),
   upstreamUnavailable: (service: string, retryAfterSeconds: number, cause?: unknown) =>
     new AppError('upstream_unavailable', 503, `${service} is temporarily unavailable; retry later.`, {
       headers: { 'retry-after': String(retryAfterSeconds) },

@@ -1,7 +1,12 @@
+import closeWithGrace from 'close-with-grace'
 import { buildApp, createLogger } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
+import { ABORT_GRACE_MS, drain } from './drain.js'
 import { localModels, localMultiModelEndpoints } from './local/defaults.js'
 import { startLocalStack, writeLocalJson, type LocalStack } from './local/stack.js'
+
+/** Past the drain (timeout, upload aborts, cleanup flush, local stack stop) the process just exits 1. */
+const SHUTDOWN_MARGIN_MS = ABORT_GRACE_MS + 15_000
 
 /** The only file that reads process.env and listens. */
 async function main(): Promise<void> {
@@ -29,7 +34,7 @@ async function main(): Promise<void> {
     })
     config = {
       ...config,
-      aws: { region: stack.region, s3Endpoint: stack.s3.endpoint, sageMakerRuntimeEndpoint: stack.sagemaker.endpoint, s3ForcePathStyle: true },
+      aws: { ...config.aws, region: stack.region, s3Endpoint: stack.s3.endpoint, sageMakerRuntimeEndpoint: stack.sagemaker.endpoint, s3ForcePathStyle: true },
       storage: { ...config.storage, bucket: stack.s3.bucket },
       // The local stack's own models, unless the configuration names models of its own.
       ...(Object.keys(config.models).length > 0 || Object.keys(config.multiModelEndpoints).length > 0
@@ -39,6 +44,20 @@ async function main(): Promise<void> {
   }
 
   const app = await buildApp(config, { logger, ...(stack ? { credentials: stack.credentials } : {}) })
+  // SIGTERM/SIGINT (and an uncaught error): drain, stop the local stack, exit 0 (1 after an error).
+  // A second signal exits at once.
+  closeWithGrace(
+    {
+      delay: config.server.drainTimeoutMs + SHUTDOWN_MARGIN_MS,
+      logger: { error: (message: unknown) => logger.error({ detail: message }, 'shutdown') },
+    },
+    async ({ signal, err }) => {
+      if (err !== undefined) logger.fatal({ err }, 'unexpected error: draining, then exiting')
+      else logger.info({ signal }, 'shutting down')
+      await drain(app, config.server.drainTimeoutMs)
+      await stack?.close()
+    },
+  )
   const address = await app.listen({ host: config.server.host, port: config.server.port })
 
   if (stack !== undefined) {
@@ -46,24 +65,6 @@ async function main(): Promise<void> {
     logger.info({ s3: stack.s3.endpoint, sagemaker: stack.sagemaker.endpoint, localJson }, 'local stack running')
   }
   logger.info({ gateway: address, models: Object.keys(config.models) }, `sagegate listening on ${address}`)
-
-  let shuttingDown = false
-  const shutdown = (signal: string) => {
-    if (shuttingDown) return
-    shuttingDown = true
-    logger.info({ signal }, 'shutting down')
-    const force = setTimeout(() => process.exit(1), 15_000)
-    force.unref()
-    void app
-      .close()
-      .then(() => stack?.close())
-      .then(() => process.exit(0), (err: unknown) => {
-        logger.error({ err }, 'shutdown failed')
-        process.exit(1)
-      })
-  }
-  process.once('SIGINT', () => shutdown('SIGINT'))
-  process.once('SIGTERM', () => shutdown('SIGTERM'))
 }
 
 main().catch((err: unknown) => {

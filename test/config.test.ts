@@ -52,3 +52,37 @@ t.test('an unreadable file is reported with its path', async (t) => {
   ) as ConfigError
   t.match(err.problems[0], /SAGEGATE_CONFIG: cannot read \/nope\.yaml/)
 })
+
+t.test('production never falls back to the embedded local stack', async (t) => {
+  const err = t.throws(() => loadConfig({ NODE_ENV: 'production' })) as ConfigError
+  t.match(err.problems[0], /SAGEGATE_BUCKET.*required in production.*SAGEGATE_LOCAL=true/)
+  t.equal(loadConfig({ NODE_ENV: 'production', SAGEGATE_LOCAL: 'true' }).local.enabled, true, 'unless asked for')
+  t.equal(loadConfig({ NODE_ENV: 'production', SAGEGATE_BUCKET: 'my-bucket' }).local.enabled, false)
+})
+
+t.test('an AWS endpoint without a bucket is a configuration error, not the local stack', async (t) => {
+  const err = t.throws(() => loadConfig({ SAGEGATE_S3_ENDPOINT: 'http://minio:9000' })) as ConfigError
+  t.match(err.problems[0], /SAGEGATE_BUCKET/)
+})
+
+t.test('deadlines, limits and the drain have defaults, and take environment variables', async (t) => {
+  const c = loadConfig({})
+  t.match(c, {
+    server: { headersTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, drainTimeoutMs: 30_000 },
+    aws: { maxAttempts: 3, s3AttemptTimeoutMs: 4000, s3StallTimeoutMs: 5000, readBudgetMs: 12_000, sageMakerAttemptTimeoutMs: 5000, s3MaxSockets: 64, s3UploadMaxSockets: 128 },
+    upload: { idleTimeoutMs: 30_000 },
+    limits: { maxConcurrentUploads: 256 },
+  })
+  const e = loadConfig({ SAGEGATE_UPLOAD_IDLE_TIMEOUT_MS: '1000', SAGEGATE_MAX_CONCURRENT_UPLOADS: '8', SAGEGATE_DRAIN_TIMEOUT_MS: '0', SAGEGATE_READ_BUDGET_MS: '900' })
+  t.equal(e.upload.idleTimeoutMs, 1000)
+  t.equal(e.limits.maxConcurrentUploads, 8)
+  t.equal(e.server.drainTimeoutMs, 0)
+  t.equal(e.aws.readBudgetMs, 900)
+  const f = loadConfig({ SAGEGATE_CONFIG: 'c.yaml' }, () => ({ upload: { idleTimeoutMs: 2000 }, limits: { maxConcurrentUploads: 3 }, server: { drainTimeoutMs: 5000 } }))
+  t.match(f, { upload: { idleTimeoutMs: 2000 }, limits: { maxConcurrentUploads: 3 }, server: { drainTimeoutMs: 5000 } })
+  const err = t.throws(() =>
+    loadConfig({ SAGEGATE_CONFIG: 'c.yaml', SAGEGATE_UPLOAD_IDLE_TIMEOUT_MS: '5', SAGEGATE_MAX_CONCURRENT_UPLOADS: '0' }, () => ({ aws: { s3AttemptTimeoutMs: -1 }, limits: { surprise: 1 } })),
+  ) as ConfigError
+  const text = err.problems.join('\n')
+  for (const key of ['SAGEGATE_UPLOAD_IDLE_TIMEOUT_MS', 'SAGEGATE_MAX_CONCURRENT_UPLOADS', 'c.yaml: aws.s3AttemptTimeoutMs', 'c.yaml: limits']) t.match(text, key, `names ${key}`)
+})

@@ -19,8 +19,7 @@ function routesOf(tree: string): Set<string> {
     stack.length = depth
     stack.push(m[2]!)
     const path = stack.join('').replace(/:(\w+)/g, '{$1}')
-    // Fastify adds HEAD to every GET by itself; the spec documents the GETs.
-    for (const method of (m[3] ?? '').split(', ').filter((x) => x !== '' && x !== 'HEAD')) routes.add(`${method} ${path}`)
+    for (const method of (m[3] ?? '').split(', ').filter((x) => x !== '')) routes.add(`${method} ${path}`)
   }
   return routes
 }
@@ -30,6 +29,8 @@ t.test("the app's routes and the spec's paths agree", async (t) => {
   const fromSpec = new Set<string>()
   for (const [path, item] of Object.entries(spec.paths)) {
     for (const method of Object.keys(item)) if (method !== 'parameters') fromSpec.add(`${method.toUpperCase()} ${path}`)
+    // Fastify answers HEAD for every GET by itself; the spec documents only HEADs of their own.
+    if ('get' in item) fromSpec.add(`HEAD ${path}`)
   }
   const app = await buildApp(loadConfig({ SAGEGATE_BUCKET: 'test-bucket' }), { store: new MemoryStore(), runtime: new FakeRuntime(), logger: pino({ level: 'silent' }) })
   t.teardown(() => app.close())

@@ -3,6 +3,7 @@ import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
+import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream'
 
 export interface AwsClientOptions {
   region: string
@@ -11,36 +12,83 @@ export interface AwsClientOptions {
   /** Fixed credentials; default: the SDK's default credential chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string }
   forcePathStyle?: boolean
-  /** Socket idle timeout for a request; 0 disables it. */
-  requestTimeoutMs?: number
+  /**
+   * One attempt's time until the response headers arrive, after which the attempt is aborted (and
+   * retried by the SDK while attempts remain). 0 or absent: none. A call may override it
+   * (`send(command, { requestTimeout })`).
+   */
+  attemptTimeoutMs?: number
+  /**
+   * No byte moving on the socket, either way, for this long fails the attempt: a stalled upload part.
+   * Buffered bodies are then sent in 64 KiB writes (ChunkedBodyHandler). The SDK registers timeouts of
+   * 6 s and more only 3 s into the attempt. 0 or absent: none.
+   */
+  stallTimeoutMs?: number
+  /** Attempts per call, the first included (the SDK's standard retry mode). Default 3. */
+  maxAttempts?: number
   maxSockets?: number
 }
 
-function handler(o: AwsClientOptions, defaultTimeoutMs: number): NodeHttpHandler {
+/** What the socket is handed per write when a body is sent in pieces (see ChunkedBodyHandler). */
+const BODY_CHUNK_BYTES = 64 * 1024
+
+/** Splits chunks larger than BODY_CHUNK_BYTES (views, no copies). */
+class Splitter extends Transform {
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    for (let at = 0; at < chunk.length; at += BODY_CHUNK_BYTES) this.push(chunk.subarray(at, at + BODY_CHUNK_BYTES))
+    callback()
+  }
+}
+
+/**
+ * Sends request bodies (an 8 MiB upload part, which the SDK hands over as one buffer or as a stream
+ * of one buffer) in 64 KiB writes. A socket's inactivity timer is only reset when a write completes:
+ * with one write of a whole part, a link slower than partSize / stallTimeoutMs would look stalled
+ * and fail every part. In 64 KiB writes the stall deadline measures what it says: no progress.
+ */
+class ChunkedBodyHandler extends NodeHttpHandler {
+  override handle(request: Parameters<NodeHttpHandler['handle']>[0], options?: Parameters<NodeHttpHandler['handle']>[1]) {
+    const body: unknown = request.body
+    let pieces: Splitter | undefined
+    if (body instanceof Readable && !body.readableObjectMode) {
+      pieces = new Splitter()
+      pipeline(body, pieces, () => undefined)
+    } else if (body instanceof Uint8Array && body.byteLength > BODY_CHUNK_BYTES) {
+      pieces = new Splitter()
+      pieces.end(body)
+    }
+    if (pieces === undefined) return super.handle(request, options)
+    const chunked = Object.assign(Object.create(Object.getPrototypeOf(request) as object) as typeof request, request, { body: pieces })
+    return super.handle(chunked, options)
+  }
+}
+
+function handler(o: AwsClientOptions): NodeHttpHandler {
   const agentOptions = { keepAlive: true, maxSockets: o.maxSockets ?? 64 }
-  return new NodeHttpHandler({
+  return new (o.stallTimeoutMs ? ChunkedBodyHandler : NodeHttpHandler)({
     httpAgent: new HttpAgent(agentOptions),
     httpsAgent: new HttpsAgent(agentOptions),
     connectionTimeout: 5000,
-    requestTimeout: o.requestTimeoutMs ?? defaultTimeoutMs,
+    // @smithy/node-http-handler 4.x: without throwOnRequestTimeout, requestTimeout only logs a warning.
+    ...(o.attemptTimeoutMs ? { requestTimeout: o.attemptTimeoutMs, throwOnRequestTimeout: true } : {}),
+    ...(o.stallTimeoutMs ? { socketTimeout: o.stallTimeoutMs } : {}),
   })
 }
 
 const common = (o: AwsClientOptions) => ({
   region: o.region,
+  maxAttempts: o.maxAttempts ?? 3,
   ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
   // A copy: the SDK annotates the credentials object it is given (e.g. `$source`).
   ...(o.credentials !== undefined ? { credentials: { accessKeyId: o.credentials.accessKeyId, secretAccessKey: o.credentials.secretAccessKey } } : {}),
 })
 
 export function createS3Client(o: AwsClientOptions): S3Client {
-  // A stalled S3 connection should fail a part (which the SDK then retries), not hang an upload.
-  return new S3Client({ ...common(o), forcePathStyle: o.forcePathStyle ?? false, requestHandler: handler(o, 120_000) })
+  return new S3Client({ ...common(o), forcePathStyle: o.forcePathStyle ?? false, requestHandler: handler(o) })
 }
 
 export function createSageMakerRuntimeClient(o: AwsClientOptions): SageMakerRuntimeClient {
-  // sagemaker-notes: the model must answer within 60 s; give the socket about 70 s.
-  return new SageMakerRuntimeClient({ ...common(o), requestHandler: handler(o, 70_000) })
+  return new SageMakerRuntimeClient({ ...common(o), requestHandler: handler(o) })
 }
 
 export const sageMakerRuntimeUrl = (region: string, endpoint?: string): string => endpoint ?? `https://runtime.sagemaker.${region}.amazonaws.com`

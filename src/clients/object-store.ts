@@ -20,20 +20,34 @@ export interface StreamUploadOptions {
   metadata?: Record<string, string>
 }
 
+/**
+ * Every call takes an optional AbortSignal: a deadline (`lib/deadline.ts`), whose expiry the store
+ * answers with a 504 `upstream_timeout`, or the client going away, which it passes on as an AbortError.
+ */
 export interface ObjectStore {
   /**
    * Streams `body` into `loc` as a multipart upload. If `body` fails (a limit crossed, the client
-   * gone), the upload is aborted and nothing is left behind, then the body's error is rethrown.
+   * gone), the upload is aborted and nothing is left behind, then the body's error is rethrown. If S3
+   * fails (a part stalled past its deadline, or failed on every attempt), the body is stopped and the
+   * S3 error is thrown; the multipart upload is aborted in the background when S3 cannot take it now.
    */
   upload(loc: S3Location, body: Readable, options: StreamUploadOptions): Promise<void>
   putSmall(loc: S3Location, body: string | Buffer, contentType: string, signal?: AbortSignal): Promise<void>
   head(loc: S3Location, signal?: AbortSignal): Promise<ObjectInfo | undefined>
   /** Reads at most `maxBytes` of a small object as text; undefined when it does not exist. */
   readText(loc: S3Location, maxBytes: number, signal?: AbortSignal): Promise<string | undefined>
+  /**
+   * Opens an object for streaming. The signal bounds the wait for the response headers only; once
+   * the body flows, a body that stops arriving for the stall timeout fails instead (`stalled`).
+   */
   get(loc: S3Location, options?: { range?: { start: number; end: number }; signal?: AbortSignal }): Promise<ObjectBody | undefined>
-  delete(loc: S3Location): Promise<void>
+  delete(loc: S3Location, signal?: AbortSignal): Promise<void>
+  /** Removes `loc` now if S3 lets it, else keeps retrying in the background. Never rejects. */
+  discard(loc: S3Location): Promise<void>
   /** Keys under `prefix`, in order, at most `maxKeys`. */
   listKeys(bucket: string, prefix: string, maxKeys: number, signal?: AbortSignal): Promise<string[]>
   /** Throws when the store cannot be reached. */
   ping(bucket: string, signal?: AbortSignal): Promise<void>
+  /** Retries pending cleanups (aborts, deletes) for up to `ms`; resolves with how many remain. */
+  flushCleanup(ms: number): Promise<number>
 }

@@ -7,68 +7,72 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3'
-import { Upload } from '@aws-sdk/lib-storage'
-import type { Readable } from 'node:stream'
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream'
 import { errors } from '../errors.js'
+import type { CleanupQueue } from '../lib/cleanup-queue.js'
 import type { S3Location } from '../lib/s3-uri.js'
-import type { ObjectBody, ObjectInfo, ObjectStore, StreamUploadOptions } from './object-store.js'
+import type { StallWatch } from '../lib/stall-watch.js'
+import type { ObjectBody, ObjectInfo, ObjectStore } from './object-store.js'
+import { isMissing, translateS3Error } from './aws-errors.js'
+import { streamToS3 } from './s3-upload.js'
 
 export interface S3ObjectStoreOptions {
+  /** Metadata calls and reads: each attempt bounded by its time to the response headers. */
   client: S3Client
+  /** Uploads, on a socket pool of their own so they cannot starve status polls and result reads. */
+  uploadClient: S3Client
   partSizeBytes: number
   queueSize: number
+  /** A streamed object body that stops arriving for this long (while it is being read) fails. */
+  stallTimeoutMs: number
+  stallWatch: StallWatch
+  cleanup: CleanupQueue
 }
 
-const isMissing = (err: unknown): boolean => {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } }
-  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404
-}
-
-/** Throttling or a 5xx from S3 is worth a retry by the client; anything else is our failure. */
-function translate(err: unknown): Error {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown }
-  const status = e.$metadata?.httpStatusCode ?? 0
-  if (e.name === 'AbortError') return err as Error
-  if (status === 503 || e.name === 'SlowDown' || e.$retryable !== undefined) return errors.upstreamUnavailable('Storage', 5, err)
-  return errors.upstreamFailed('Storage', err)
+/** Counts the bytes of a streamed body, for the stall watch. */
+class Counter extends Transform {
+  bytes = 0
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length
+    callback(null, chunk)
+  }
 }
 
 export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore {
-  const { client } = options
+  const { client, cleanup } = options
+
+  /**
+   * The body, guarded: no byte from S3 for stallTimeoutMs while the reader is ready for more (its
+   * buffer is not full) fails it with a 504, instead of leaving the reader waiting for ever.
+   */
+  function guard(source: Readable): Readable {
+    const counter = new Counter()
+    pipeline(source, counter, () => undefined)
+    const stop = options.stallWatch.watch({
+      progress: () => counter.bytes,
+      waiting: () => counter.readableLength < counter.readableHighWaterMark && !counter.writableEnded,
+      timeoutMs: options.stallTimeoutMs,
+      onStall: () => counter.destroy(errors.upstreamTimeout('Storage', 5, new Error(`no byte from S3 for ${options.stallTimeoutMs} ms`))),
+    })
+    counter.once('close', stop)
+    counter.once('end', stop)
+    return counter
+  }
+
   const store: ObjectStore = {
-    async upload(loc: S3Location, body: Readable, opts: StreamUploadOptions) {
-      // Never call Upload.abort(): it rejects at once while parts already in flight carry on and may
-      // land after AbortMultipartUpload. Failing the body instead makes every part loop stop, waits
-      // for parts in flight, then aborts the multipart upload (leavePartsOnError: false). And no
-      // ContentLength: lib-storage hangs when given one with a stream.
-      const upload = new Upload({
-        client,
-        params: { Bucket: loc.bucket, Key: loc.key, Body: body, ContentType: opts.contentType, Metadata: opts.metadata },
-        partSize: options.partSizeBytes,
-        queueSize: options.queueSize,
-        leavePartsOnError: false,
-      })
-      let bodyError: Error | undefined
-      body.once('error', (err) => {
-        bodyError = err
-      })
-      try {
-        await upload.done()
-      } catch (err) {
-        throw bodyError ?? translate(err)
-      }
-      if (bodyError !== undefined) {
-        // The body failed after its last byte was taken (a single PutObject completed): remove it.
-        await store.delete(loc).catch(() => undefined)
-        throw bodyError
-      }
-    },
+    upload: (loc, body, opts) =>
+      streamToS3(
+        { client: options.uploadClient, partSizeBytes: options.partSizeBytes, queueSize: options.queueSize, cleanup, discard: (l) => store.discard(l) },
+        loc,
+        body,
+        opts,
+      ),
 
     async putSmall(loc, body, contentType, signal) {
       try {
         await client.send(new PutObjectCommand({ Bucket: loc.bucket, Key: loc.key, Body: body, ContentType: contentType }), { abortSignal: signal })
       } catch (err) {
-        throw translate(err)
+        throw translateS3Error(err, signal)
       }
     },
 
@@ -78,7 +82,7 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
         return { sizeBytes: out.ContentLength ?? 0, contentType: out.ContentType, etag: out.ETag, lastModified: out.LastModified }
       } catch (err) {
         if (isMissing(err)) return undefined
-        throw translate(err)
+        throw translateS3Error(err, signal)
       }
     },
 
@@ -91,7 +95,11 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
       if (got === 'empty') return ''
       if (got === undefined) return undefined
       const chunks: Buffer[] = []
-      for await (const chunk of got.body) chunks.push(chunk as Buffer)
+      try {
+        for await (const chunk of got.body) chunks.push(chunk as Buffer)
+      } catch (err) {
+        throw translateS3Error(err, signal)
+      }
       return Buffer.concat(chunks).toString('utf8')
     },
 
@@ -106,7 +114,7 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
           { abortSignal: opts.signal },
         )
         return {
-          body: out.Body as Readable,
+          body: guard(out.Body as Readable),
           sizeBytes: out.ContentLength ?? 0,
           contentType: out.ContentType,
           etag: out.ETag,
@@ -116,16 +124,20 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
       } catch (err) {
         if (isMissing(err)) return undefined
         if ((err as { name?: string }).name === 'InvalidRange') throw err
-        throw translate(err)
+        throw translateS3Error(err, opts.signal)
       }
     },
 
-    async delete(loc) {
+    async delete(loc, signal) {
       try {
-        await client.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: loc.key }))
+        await client.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: signal })
       } catch (err) {
-        if (!isMissing(err)) throw translate(err)
+        if (!isMissing(err)) throw translateS3Error(err, signal)
       }
+    },
+
+    async discard(loc) {
+      await cleanup.run({ what: { bucket: loc.bucket, key: loc.key, cleanup: 'DeleteObject' }, run: (signal) => store.delete(loc, signal) })
     },
 
     async listKeys(bucket, prefix, maxKeys, signal) {
@@ -141,7 +153,7 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
           token = out.IsTruncated === true ? out.NextContinuationToken : undefined
         } while (token !== undefined && keys.length < maxKeys)
       } catch (err) {
-        throw translate(err)
+        throw translateS3Error(err, signal)
       }
       return keys
     },
@@ -149,6 +161,8 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
     async ping(bucket, signal) {
       await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal })
     },
+
+    flushCleanup: (ms) => cleanup.flush(ms),
   }
   return store
 }

@@ -5,6 +5,7 @@ import {
   type SageMakerRuntimeClient,
 } from '@aws-sdk/client-sagemaker-runtime'
 import { AppError, errors } from '../errors.js'
+import { isNetworkFailure } from './aws-errors.js'
 import type {
   AsyncInvocation,
   AsyncInvocationResult,
@@ -77,22 +78,25 @@ export function translateInvokeError(err: unknown): Error {
       return new AppError('invalid_request', 400, clip(message) ?? 'SageMaker rejected the request.', { cause: err })
     }
     default:
-      if (e.name === 'TimeoutError') return new AppError('model_timeout', 504, 'The model did not answer in time.', { cause: err })
+      if (e.name === 'TimeoutError' && !isNetworkFailure(err)) return new AppError('model_timeout', 504, 'The model did not answer in time.', { cause: err })
       return translateRuntimeError(err)
   }
 }
 
 /**
  * SageMaker errors → gateway errors (DESIGN.md "Errors"). Throttling, ServiceUnavailable and an
- * unreachable runtime are the caller's to retry (503 + Retry-After); anything else, including a
+ * unreachable runtime are the caller's to retry (503 + Retry-After), as is a runtime that did not
+ * answer within the attempt deadline on any attempt (504 + Retry-After); anything else, including a
  * ValidationError (our configuration or request is wrong, not the client's), is a 502 whose detail is
  * logged, never shown.
  */
 export function translateRuntimeError(err: unknown): Error {
   const e = err as SdkError
   if (e.name === 'AbortError') return err as Error
+  const unreachable = isNetworkFailure(err)
+  // Every attempt ran into its deadline (aws.ts attemptTimeoutMs): 504, worth a retry later.
+  if (!unreachable && (e.name === 'TimeoutError' || e.code === 'ETIMEDOUT')) return errors.upstreamTimeout('The inference service', 5, err)
   const status = e.$metadata?.httpStatusCode
-  const unreachable = e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'ETIMEDOUT' || e.name === 'TimeoutError'
   if (
     e.name === 'ServiceUnavailable' ||
     e.name === 'ThrottlingException' ||
@@ -142,7 +146,8 @@ export function createSageMakerInferenceRuntime(options: SageMakerInferenceRunti
     async invoke(req: RealtimeInvocation, opts: InvokeOptions): Promise<RealtimeResult> {
       const { signal, timedOut } = deadline(opts)
       try {
-        const out = await client.send(new InvokeEndpointCommand(invokeInput(req)), { abortSignal: signal })
+        // The model's own time budget, not the client's default attempt deadline.
+        const out = await client.send(new InvokeEndpointCommand(invokeInput(req)), { abortSignal: signal, requestTimeout: opts.timeoutMs })
         return {
           body: out.Body ?? new Uint8Array(),
           ...meta(out.ContentType, out.InvokedProductionVariant, out.CustomAttributes),
@@ -158,7 +163,7 @@ export function createSageMakerInferenceRuntime(options: SageMakerInferenceRunti
       try {
         // The response stream API takes no TargetModel; Accept travels as X-Amzn-SageMaker-Accept.
         const { TargetModel: _unused, ...input } = invokeInput(req)
-        const out = await client.send(new InvokeEndpointWithResponseStreamCommand(input), { abortSignal: signal })
+        const out = await client.send(new InvokeEndpointWithResponseStreamCommand(input), { abortSignal: signal, requestTimeout: opts.timeoutMs })
         const events = out.Body
         async function* chunks(): AsyncGenerator<Uint8Array> {
           try {

@@ -20,7 +20,12 @@ export function parseS3Uri(uri: string): S3Location | undefined {
     return undefined
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined
-  const path = decodeURIComponent(url.pathname.slice(1))
+  let path: string
+  try {
+    path = decodeURIComponent(url.pathname.slice(1))
+  } catch {
+    return undefined // a malformed %-escape
+  }
   const virtual = /^(.+)\.s3[.-]/.exec(url.hostname)
   if (virtual !== null) return path === '' ? undefined : { bucket: virtual[1]!, key: path }
   const slash = path.indexOf('/')

@@ -25,11 +25,14 @@ export class ByteLimiter extends Transform {
  * Reads at least `n` bytes (fewer if the stream ends first) from a paused stream and puts them back,
  * so the caller can inspect the head of a body and still hand on the whole of it as `body`: the
  * same stream, or, when it ended while peeking (a body shorter than `n`), a stream of the head.
+ * When `signal` fires first, rejects with its reason and leaves the stream as it is (a request the
+ * gateway still answers on must not be destroyed).
  */
-export async function peek(stream: Readable, n: number): Promise<{ head: Buffer; body: Readable }> {
+export async function peek(stream: Readable, n: number, signal?: AbortSignal): Promise<{ head: Buffer; body: Readable }> {
   const chunks: Buffer[] = []
   let length = 0
   while (length < n) {
+    if (signal?.aborted === true) throw signal.reason
     const chunk = stream.read() as Buffer | null
     if (chunk !== null) {
       chunks.push(chunk)
@@ -44,16 +47,19 @@ export async function peek(stream: Readable, n: number): Promise<{ head: Buffer;
         stream.off('end', onEnd)
         stream.off('error', onError)
         stream.off('close', onClose)
+        signal?.removeEventListener('abort', onAbort)
       }
       const onReadable = () => (cleanup(), resolve(false))
       const onEnd = () => (cleanup(), resolve(true))
       const onError = (err: Error) => (cleanup(), reject(err))
       // Closed before its end (a producer gave up, e.g. a truncated multipart body): not a body.
       const onClose = () => (cleanup(), reject(stream.errored ?? prematureClose()))
+      const onAbort = () => (cleanup(), reject(signal!.reason))
       stream.on('readable', onReadable)
       stream.on('end', onEnd)
       stream.on('error', onError)
       stream.on('close', onClose)
+      signal?.addEventListener('abort', onAbort, { once: true })
     })
     if (ended) {
       // 'end' is only emitted after a read() that returns null at the end: drain what is left.

@@ -37,5 +37,8 @@ process.once('message', (message: StartMessage) => {
   )
 })
 process.once('SIGTERM', () => void stop(0))
-process.once('SIGINT', () => void stop(0))
+// Ctrl-C in a terminal sends SIGINT to the whole process group. The supervisor drains the gateway
+// first and then stops this child with SIGTERM, so SIGINT alone does not stop it (stopping at once
+// would fail the uploads the gateway is still finishing).
+process.on('SIGINT', () => undefined)
 process.once('disconnect', () => void stop(0))

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
-import { AppError, isAppError } from '../errors.js'
+import { AppError, errors, isAppError } from '../errors.js'
 
 /**
  * The one error handler: every error becomes an RFC 9457 `application/problem+json` document with a
@@ -24,6 +24,8 @@ export function problemOf(err: unknown): AppError {
     const [code, status] = byCode[e.code] ?? ['bad_request', e.statusCode]
     return new AppError(code, status, e.message, { cause: err })
   }
+  // Node's "the client went away while we read its body".
+  if ((e as { code?: string }).code === 'ECONNRESET' && (e as { message?: string }).message === 'aborted') return errors.clientClosed()
   // A body that ends early or a malformed form (busboy's messages) is the client's error.
   const message = (e as { message?: string }).message ?? ''
   if ((e as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE' || /^Unexpected end of (form|multipart data)$|Malformed part header/.test(message)) {
@@ -32,13 +34,30 @@ export function problemOf(err: unknown): AppError {
   return new AppError('internal_error', 500, 'Internal error.', { cause: err })
 }
 
-export function registerErrorHandler(app: FastifyInstance): void {
+export interface ErrorHandlerHooks {
+  /** Every problem answered, by code. */
+  onProblem?: (code: string) => void
+  /** A client that went away before its answer (not a problem: nobody is left to read one). */
+  onClientGone?: (route: string) => void
+}
+
+/** The client went away: the request says so, or the error is the 499 that the routes raise for it. */
+const clientIsGone = (request: FastifyRequest, reply: FastifyReply, problem: AppError) =>
+  problem.statusCode === 499 || reply.raw.destroyed || request.raw.socket?.destroyed === true
+
+export function registerErrorHandler(app: FastifyInstance, hooks: ErrorHandlerHooks = {}): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const problem = problemOf(err)
+    if (clientIsGone(request, reply, problem)) {
+      // A normal event of the internet (closed tab, lost network), whatever error it surfaced as.
+      const bytesReceived = problem.statusCode === 499 ? problem.details?.bytesReceived : undefined
+      request.log.info({ route: request.routeOptions.url, bytesReceived, socketBytesRead: request.raw.socket?.bytesRead }, 'client closed the request')
+      hooks.onClientGone?.(request.routeOptions.url ?? 'unknown')
+      return reply.hijack()
+    }
+    hooks.onProblem?.(problem.code)
     if (problem.statusCode >= 500) request.log.error({ err, code: problem.code }, 'request failed')
     else request.log.info({ code: problem.code, status: problem.statusCode, msg: problem.message }, 'request rejected')
-    // The client is gone (499): there is nobody to answer.
-    if (problem.statusCode === 499 || reply.raw.destroyed) return reply.hijack()
     if (problem.headers !== undefined) void reply.headers(problem.headers)
     // A body we did not read (rejected before or while streaming) is not drained: close the
     // connection after answering instead of reading up to a gigabyte into the void.

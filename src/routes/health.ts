@@ -1,33 +1,38 @@
 import type { FastifyInstance } from 'fastify'
-import type { InferenceRuntime } from '../clients/inference-runtime.js'
-import type { ObjectStore } from '../clients/object-store.js'
+import type { DependencyMonitor } from '../services/dependency-monitor.js'
+import type { Lifecycle } from '../services/lifecycle.js'
+import type { Metrics } from '../metrics.js'
 
 export interface HealthDeps {
-  store: ObjectStore
-  runtime: InferenceRuntime
-  bucket: string
+  lifecycle: Lifecycle
+  dependencies: DependencyMonitor
+  metrics: Metrics
 }
+
+/**
+ * Liveness: the process answers. Readiness: the process can serve and is not draining. S3 and the
+ * SageMaker runtime are reported (from the background checks, so /readyz never waits on them) but do
+ * not decide readiness: every replica shares them, so failing readiness when S3 is slow would take
+ * all replicas out of the load balancer at once — including real-time predict, which does not use
+ * S3 — and gain nothing, since no other replica could do better. Requests that need a failing
+ * dependency answer 503/504 with Retry-After instead; alert on sagegate_dependency_up.
+ */
+const REFRESH_AFTER_MS = 2_000
 
 export function healthRoutes(deps: HealthDeps) {
   return async (app: FastifyInstance) => {
     app.get('/healthz', async () => ({ status: 'ok' }))
 
-    app.get('/readyz', async (request, reply) => {
-      const check = async (probe: (signal: AbortSignal) => Promise<void>) => {
-        try {
-          await probe(AbortSignal.timeout(2000))
-          return 'ok'
-        } catch (err) {
-          request.log.warn({ err }, 'readiness check failed')
-          return 'unreachable'
-        }
-      }
-      const [storage, runtime] = await Promise.all([
-        check((signal) => deps.store.ping(deps.bucket, signal)),
-        check((signal) => deps.runtime.ping(signal)),
-      ])
-      const ready = storage === 'ok' && runtime === 'ok'
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: { storage, runtime } })
+    app.get('/readyz', async (_request, reply) => {
+      const checks = deps.dependencies.snapshot()
+      // The answer never waits; a probe that comes often keeps the details fresh for the next one.
+      deps.dependencies.refreshIfOlderThan(REFRESH_AFTER_MS)
+      if (deps.lifecycle.draining) return reply.code(503).send({ status: 'draining', checks })
+      return { status: 'ready', checks }
+    })
+
+    app.get('/metrics', async (_request, reply) => {
+      return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics())
     })
   }
 }

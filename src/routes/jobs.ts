@@ -2,8 +2,10 @@ import multipart, { type MultipartFile, type Multipart } from '@fastify/multipar
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
 import { errors } from '../errors.js'
-import { clientGone, continueIfExpected, CUSTOM_ATTRIBUTES_HEADER } from './http.js'
 import type { JobService } from '../services/job-service.js'
+import type { Lifecycle } from '../services/lifecycle.js'
+import { bodyIdleSignal } from './client-watch.js'
+import { abortable, clientGone, continueIfExpected, CUSTOM_ATTRIBUTES_HEADER } from './http.js'
 
 const OPTION_FIELDS = new Set(['customAttributes'])
 
@@ -21,7 +23,7 @@ interface Upload {
  * the file is read once the file is stored and must be empty (a second file is a 400, and the job is
  * not started).
  */
-async function multipartUpload(request: FastifyRequest, maxBytes: number): Promise<Upload> {
+async function multipartUpload(request: FastifyRequest, maxBytes: number, signal: AbortSignal): Promise<Upload> {
   const fields: Record<string, string> = {}
   const parts = request.parts({
     // One more byte than the model allows, so our own limiter (413 with cleanup) fires first;
@@ -29,7 +31,8 @@ async function multipartUpload(request: FastifyRequest, maxBytes: number): Promi
     limits: { fileSize: maxBytes + 1, files: 2, fields: 8, fieldSize: 4096, parts: 10, headerPairs: 50 },
   })[Symbol.asyncIterator]()
   for (;;) {
-    const next = await parts.next()
+    // A client that goes silent (or away) before the file starts stops the wait too.
+    const next = await abortable(parts.next(), signal)
     if (next.done === true) throw errors.badRequest('The multipart body has no file field "file".')
     const part: Multipart = next.value
     if (part.type === 'field') {
@@ -49,7 +52,7 @@ async function multipartUpload(request: FastifyRequest, maxBytes: number): Promi
       ...customAttributesOf(request, fields.customAttributes),
       afterBody: async () => {
         if (file.file.truncated) throw errors.payloadTooLarge(maxBytes)
-        const rest = await parts.next()
+        const rest = await abortable(parts.next(), signal)
         if (rest.done !== true) {
           if (rest.value.type === 'file') rest.value.file.resume()
           throw errors.badRequest('Send exactly one file, in the field "file", after any option fields.')
@@ -75,7 +78,7 @@ function rawUpload(request: FastifyRequest): Upload {
   }
 }
 
-export function jobRoutes(jobs: JobService) {
+export function jobRoutes(jobs: JobService, lifecycle: Lifecycle) {
   return async (app: FastifyInstance) => {
     // Bodies are streams here: no parser may read them. multipart/form-data gets the multipart
     // parser (which also reads nothing until asked); everything else is passed through untouched.
@@ -85,22 +88,36 @@ export function jobRoutes(jobs: JobService) {
 
     app.post<{ Params: { name: string } }>('/models/:name/jobs', async (request, reply) => {
       const model = await jobs.asyncModel(request.params.name)
-      const signal = clientGone(request, reply)
-      let upload: Upload
-      if (request.isMultipart()) {
-        continueIfExpected(request, reply)
-        upload = await multipartUpload(request, model.maxBytes)
-      } else {
-        upload = rawUpload(request)
+      // Before any byte is read (and before 100 Continue): the gateway's capacity, or a drain.
+      const lease = lifecycle.acquireUpload()
+      try {
+        const idle = bodyIdleSignal(request)
+        const signal = AbortSignal.any([clientGone(request, reply), lease.signal, ...(idle ? [idle] : [])])
+        let upload: Upload
+        if (request.isMultipart()) {
+          continueIfExpected(request, reply)
+          upload = await multipartUpload(request, model.maxBytes, signal)
+        } else {
+          upload = rawUpload(request)
+        }
+        const job = await jobs.createJob({ model, signal, ...upload, beforeRead: () => continueIfExpected(request, reply) })
+        return reply.code(202).header('location', job.links.self).send(job)
+      } finally {
+        lease.release()
       }
-      const job = await jobs.createJob({ model, signal, ...upload, beforeRead: () => continueIfExpected(request, reply) })
-      return reply.code(202).header('location', job.links.self).send(job)
     })
 
-    app.get<{ Params: { id: string } }>('/jobs/:id', async (request) => jobs.getJob(request.params.id))
+    app.get<{ Params: { id: string } }>('/jobs/:id', async (request, reply) => jobs.getJob(request.params.id, clientGone(request, reply)))
+
+    // Declared before the GET so that Fastify does not derive a HEAD from it (which would read the
+    // whole result from S3 only to discard it): headers from one S3 HEAD.
+    app.head<{ Params: { id: string } }>('/jobs/:id/result', async (request, reply) => {
+      const head = await jobs.headResult(request.params.id, request.headers.range, clientGone(request, reply))
+      return reply.code(head.statusCode).headers(head.headers).send()
+    })
 
     app.get<{ Params: { id: string } }>('/jobs/:id/result', async (request, reply) => {
-      const result = await jobs.openResult(request.params.id, request.headers.range)
+      const result = await jobs.openResult(request.params.id, request.headers.range, clientGone(request, reply))
       return reply.code(result.statusCode).headers(result.headers).send(result.body)
     })
   }

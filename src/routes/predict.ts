@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Readable } from 'node:stream'
 import { errors } from '../errors.js'
 import type { PredictService, RealtimeModel } from '../services/predict-service.js'
-import { clientGone, continueIfExpected, CUSTOM_ATTRIBUTES_HEADER } from './http.js'
+import { bodyIdleSignal } from './client-watch.js'
+import { clientGone, continueIfExpected, CUSTOM_ATTRIBUTES_HEADER, readSmallBody } from './http.js'
 
 /** Headers of the real-time route (documented in openapi.yaml). */
 const INFERENCE_ID_HEADER = 'x-inference-id'
@@ -18,9 +19,11 @@ export function predictRoutes(predict: PredictService) {
   const resolved = new WeakMap<FastifyRequest, RealtimeModel>()
   return async (app: FastifyInstance) => {
     // Real-time bodies are small (≤ 6 MiB) and must reach SageMaker byte for byte: read them as raw
-    // bytes whatever their type, never parsed.
+    // bytes whatever their type, never parsed; a body that goes idle is answered 408.
     app.removeAllContentTypeParsers()
-    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: REALTIME_BODY_LIMIT }, (_req, body, done) => done(null, body))
+    app.addContentTypeParser('*', (request, payload, done) => {
+      readSmallBody(payload, REALTIME_BODY_LIMIT, bodyIdleSignal(request)).then((body) => done(null, body), done)
+    })
 
     app.post<{ Params: { name: string }; Querystring: { stream?: string } }>(
       '/models/:name/predict',

@@ -2,15 +2,17 @@ import type { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import type { AsyncModelConfig } from '../config.js'
 import type { InferenceRuntime } from '../clients/inference-runtime.js'
-import type { ObjectStore } from '../clients/object-store.js'
+import type { ObjectInfo, ObjectStore } from '../clients/object-store.js'
 import { AppError, errors } from '../errors.js'
 import { checkCustomAttributes } from '../lib/custom-attributes.js'
+import { deadline } from '../lib/deadline.js'
 import { isJobId, newJobId } from '../lib/ids.js'
 import { isAcceptedType, parseMediaType } from '../lib/media-type.js'
 import { parseRange, type RangeResult } from '../lib/range.js'
 import { formatS3Uri, parseS3Uri, type S3Location } from '../lib/s3-uri.js'
 import { matchesSignature, SNIFF_BYTES } from '../lib/sniff.js'
-import { limitBody, peek } from '../lib/streams.js'
+import { Lru } from '../lib/lru.js'
+import { limitBody, peek, type ByteLimiter } from '../lib/streams.js'
 import { deadlineMs, describeFailure, jobKeys, jobRecordSchema, type JobRecord, type JobView } from './job-record.js'
 import type { ModelRegistry, NamedModel } from './model-registry.js'
 
@@ -20,6 +22,8 @@ export interface JobServiceDeps {
   models: ModelRegistry
   storage: { bucket: string; prefix: string }
   logger: Logger
+  /** Every S3 call of one status poll or result read together, retries included (aws.readBudgetMs). */
+  readBudgetMs: number
   clock?: () => number
 }
 
@@ -31,7 +35,10 @@ export interface CreateJobInput {
   declaredLength?: number
   customAttributes?: string
   filename?: string
-  /** Aborted when the client goes away. */
+  /**
+   * Stops the upload: the client went away, its body went silent, the gateway is draining. Its reason
+   * (an AppError) is what createJob throws; whatever was stored is removed first.
+   */
   signal: AbortSignal
   /** Runs once the body is stored, before the job starts (multipart: checks nothing follows the file). */
   afterBody?: () => Promise<void>
@@ -39,26 +46,26 @@ export interface CreateJobInput {
   beforeRead?: () => void
 }
 
-export interface ResultStream {
+export interface ResultHead {
   statusCode: 200 | 206
   headers: Record<string, string>
+}
+
+export interface ResultStream extends ResultHead {
   body: Readable
 }
 
 const MAX_RECORD_BYTES = 64 * 1024
 const MAX_FAILURE_BYTES = 16 * 1024
+/** Jobs whose state can no longer change (completed, or failed/expired as the runtime wrote it). */
+const TERMINAL_CACHE_SIZE = 10_000
 
 export function createJobService(deps: JobServiceDeps) {
   const { store, runtime, storage, logger } = deps
   const now = deps.clock ?? Date.now
   const loc = (key: string): S3Location => ({ bucket: storage.bucket, key })
-  // Terminal states never change: keep recent ones to spare S3 round trips on repeated polls.
-  const terminal = new Map<string, JobView>()
-  const remember = (view: JobView) => {
-    if (view.status === 'in_progress') return
-    terminal.set(view.id, view)
-    if (terminal.size > 10_000) terminal.delete(terminal.keys().next().value as string)
-  }
+  // Spares S3 round trips on repeated polls of finished jobs; never holds a state that may change.
+  const terminal = new Lru<string, JobView>(TERMINAL_CACHE_SIZE)
 
   async function asyncModel(name: string): Promise<NamedModel & AsyncModelConfig> {
     const model = await deps.models.get(name)
@@ -80,39 +87,43 @@ export function createJobService(deps: JobServiceDeps) {
       const problem = checkCustomAttributes(input.customAttributes)
       if (problem !== undefined) throw errors.invalidCustomAttributes(problem)
     }
-    const abortBody = () => input.body.destroy(errors.clientClosed())
-    signal.addEventListener('abort', abortBody, { once: true })
+    let limited: ByteLimiter | undefined
+    const stopped = (): Error => stopReason(signal, limited?.bytes ?? 0)
+    // Failing the limiter (never the request itself) stops the upload, aborts its multipart upload
+    // and still lets the gateway answer on the same connection.
+    const stop = () => limited?.destroy(stopped())
+    signal.addEventListener('abort', stop, { once: true })
     input.beforeRead?.()
     try {
-      const { head, body } = await peek(input.body, SNIFF_BYTES)
+      const { head, body } = await peek(input.body, SNIFF_BYTES, signal).catch((err: unknown) => {
+        throw signal.aborted ? stopped() : err
+      })
       if (head.length === 0) throw errors.emptyBody()
       if (matchesSignature(media.essence, head) === false) throw errors.contentMismatch(media.essence)
 
       const id = newJobId()
       const keys = jobKeys(storage.prefix, id)
-      const limited = limitBody(body, model.maxBytes, () => errors.payloadTooLarge(model.maxBytes))
+      limited = limitBody(body, model.maxBytes, () => errors.payloadTooLarge(model.maxBytes))
       await store.upload(loc(keys.input), limited, { contentType, metadata: { 'sagegate-job-id': id } })
       const sizeBytes = limited.bytes
       // From here on the input exists: every failure must remove it so nothing dangles.
       const cleanup = async (err: unknown): Promise<never> => {
-        await store.delete(loc(keys.input)).catch((e: unknown) => logger.error({ err: e, jobId: id }, 'could not remove input'))
+        await store.discard(loc(keys.input))
         throw err
       }
       if (input.afterBody !== undefined) await input.afterBody().catch(cleanup)
-      if (signal.aborted) await cleanup(errors.clientClosed())
+      if (signal.aborted) await cleanup(stopped())
       const invoked = await runtime
-        .invokeAsync(
-          {
-            endpointName: model.endpointName,
-            inputLocation: formatS3Uri(loc(keys.input)),
-            contentType,
-            ...(model.accept !== undefined ? { accept: model.accept } : {}),
-            ...(input.customAttributes !== undefined ? { customAttributes: input.customAttributes } : {}),
-            inferenceId: id,
-            ttlSeconds: model.ttlSeconds,
-            invocationTimeoutSeconds: model.invocationTimeoutSeconds,
-          },
-        )
+        .invokeAsync({
+          endpointName: model.endpointName,
+          inputLocation: formatS3Uri(loc(keys.input)),
+          contentType,
+          ...(model.accept !== undefined ? { accept: model.accept } : {}),
+          ...(input.customAttributes !== undefined ? { customAttributes: input.customAttributes } : {}),
+          inferenceId: id,
+          ttlSeconds: model.ttlSeconds,
+          invocationTimeoutSeconds: model.invocationTimeoutSeconds,
+        })
         .catch(cleanup)
       const record: JobRecord = {
         version: 1,
@@ -135,80 +146,140 @@ export function createJobService(deps: JobServiceDeps) {
       })
       logger.info({ jobId: id, model: model.name, sizeBytes }, 'job created')
       return view(record, { status: 'in_progress' })
+    } catch (err) {
+      // However the upload ended (the limiter failed, the body closed early), a stop has one cause.
+      throw signal.aborted ? stopped() : err
     } finally {
-      signal.removeEventListener('abort', abortBody)
+      signal.removeEventListener('abort', stop)
     }
   }
 
-  async function readRecord(id: string): Promise<JobRecord> {
+  async function readRecord(id: string, signal: AbortSignal): Promise<JobRecord> {
     if (!isJobId(id)) throw errors.jobNotFound()
-    const text = await store.readText(loc(jobKeys(storage.prefix, id).record), MAX_RECORD_BYTES)
+    const text = await store.readText(loc(jobKeys(storage.prefix, id).record), MAX_RECORD_BYTES, signal)
     if (text === undefined) throw errors.jobNotFound()
-    const parsed = jobRecordSchema.safeParse(JSON.parse(text))
-    if (!parsed.success) throw new AppError('corrupt_job_record', 500, 'The job record is unreadable.', { cause: parsed.error })
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch (err) {
+      throw errors.corruptJobRecord(err)
+    }
+    const parsed = jobRecordSchema.safeParse(json)
+    if (!parsed.success) throw errors.corruptJobRecord(parsed.error)
     return parsed.data
   }
 
   function location(uri: string): S3Location {
     const l = parseS3Uri(uri)
-    if (l === undefined) throw new AppError('corrupt_job_record', 500, 'The job record has a bad location.')
+    if (l === undefined) throw errors.corruptJobRecord(new Error(`bad location ${uri}`))
     return l
   }
 
   /** The job's status, derived from its output and failure objects and the clock. */
-  async function outcomeOf(record: JobRecord): Promise<JobView> {
+  async function outcomeOf(record: JobRecord, signal: AbortSignal): Promise<JobView> {
     const [output, failure] = await Promise.all([
-      store.head(location(record.outputLocation)),
-      record.failureLocation !== undefined ? store.head(location(record.failureLocation)) : undefined,
+      store.head(location(record.outputLocation), signal),
+      record.failureLocation !== undefined ? store.head(location(record.failureLocation), signal) : undefined,
     ])
-    let result: JobView
     if (output !== undefined) {
-      result = view(record, { status: 'completed', result: { contentType: output.contentType ?? 'application/octet-stream', sizeBytes: output.sizeBytes } })
-    } else if (failure !== undefined && record.failureLocation !== undefined) {
-      const text = (await store.readText(location(record.failureLocation), MAX_FAILURE_BYTES)) ?? ''
+      const done = view(record, { status: 'completed', result: { contentType: output.contentType ?? 'application/octet-stream', sizeBytes: output.sizeBytes } })
+      terminal.set(record.id, done)
+      return done
+    }
+    if (failure !== undefined && record.failureLocation !== undefined) {
+      const text = (await store.readText(location(record.failureLocation), MAX_FAILURE_BYTES, signal)) ?? ''
       const f = describeFailure(text)
-      result = view(record, { status: f.expired ? 'expired' : 'failed', error: { code: f.code, message: f.message } })
-    } else if (now() > deadlineMs(record)) {
-      result = view(record, { status: 'expired', error: { code: 'Expired', message: 'The job produced no result before its deadline.' } })
-    } else {
-      result = view(record, { status: 'in_progress' })
+      // The runtime wrote it: the job cannot change any more (an output appearing later is not
+      // expected once a failure is written). Expiry read from S3 is as final as a failure.
+      const ended = view(record, { status: f.expired ? 'expired' : 'failed', error: { code: f.code, message: f.message } })
+      terminal.set(record.id, ended)
+      return ended
     }
-    remember(result)
-    return result
+    // Derived from the clock only: not cached, so an output that still appears wins.
+    if (now() > deadlineMs(record)) return view(record, { status: 'expired', error: { code: 'Expired', message: 'The job produced no result before its deadline.' } })
+    return view(record, { status: 'in_progress' })
   }
 
-  async function getJob(id: string): Promise<JobView> {
-    return terminal.get(id) ?? outcomeOf(await readRecord(id))
+  async function getJob(id: string, clientSignal?: AbortSignal): Promise<JobView> {
+    const cached = terminal.get(id)
+    if (cached !== undefined) return cached
+    const d = deadline(deps.readBudgetMs, clientSignal)
+    try {
+      return await outcomeOf(await readRecord(id, d.signal), d.signal)
+    } finally {
+      d.clear()
+    }
   }
 
-  async function openResult(id: string, rangeHeader: string | undefined): Promise<ResultStream> {
-    const record = await readRecord(id)
-    const output = location(record.outputLocation)
-    const notCompleted = async () => errors.notCompleted((await outcomeOf(record)).status)
-    // A range needs the size first (suffix ranges, 416 with the size); a whole read is one GET.
-    let range: RangeResult = { kind: 'none' }
-    let totalBytes: number | undefined
-    if (rangeHeader !== undefined) {
-      const info = await store.head(output)
+  /** The record and its output location; `notCompleted` explains (409) why there is no output yet. */
+  async function resultOf(id: string, signal: AbortSignal) {
+    const record = await readRecord(id, signal)
+    const notCompleted = async () => errors.notCompleted((await outcomeOf(record, signal)).status)
+    return { output: location(record.outputLocation), notCompleted }
+  }
+
+  /** Headers of the result (HEAD): one S3 HEAD, no body read. */
+  async function headResult(id: string, rangeHeader: string | undefined, clientSignal?: AbortSignal): Promise<ResultHead> {
+    const d = deadline(deps.readBudgetMs, clientSignal)
+    try {
+      const { output, notCompleted } = await resultOf(id, d.signal)
+      const info = await store.head(output, d.signal)
       if (info === undefined) throw await notCompleted()
-      range = parseRange(rangeHeader, info.sizeBytes)
+      const range = rangeHeader === undefined ? ({ kind: 'none' } as const) : parseRange(rangeHeader, info.sizeBytes)
       if (range.kind === 'unsatisfiable') throw errors.rangeNotSatisfiable(info.sizeBytes)
-      totalBytes = info.sizeBytes
+      const rangeOut = range.kind === 'range' ? { start: range.start, end: range.end, totalBytes: info.sizeBytes } : undefined
+      return { statusCode: rangeOut ? 206 : 200, headers: resultHeaders(info, rangeOut) }
+    } finally {
+      d.clear()
     }
-    const got = await store.get(output, range.kind === 'range' ? { range } : {})
-    if (got === undefined) throw await notCompleted()
-    const headers: Record<string, string> = {
-      'content-type': got.contentType ?? 'application/octet-stream',
-      'content-length': String(got.sizeBytes),
-      'accept-ranges': 'bytes',
-    }
-    if (got.etag !== undefined) headers.etag = got.etag
-    if (got.lastModified !== undefined) headers['last-modified'] = got.lastModified.toUTCString()
-    if (range.kind === 'range') headers['content-range'] = `bytes ${range.start}-${range.end}/${totalBytes}`
-    return { statusCode: range.kind === 'range' ? 206 : 200, headers, body: got.body }
   }
 
-  return { asyncModel, createJob, getJob, openResult }
+  async function openResult(id: string, rangeHeader: string | undefined, clientSignal?: AbortSignal): Promise<ResultStream> {
+    // The budget covers everything up to the first byte; the body then streams for as long as the
+    // client reads it (a stalled S3 is caught by the store's stall watch, a stalled client by the route's).
+    const d = deadline(deps.readBudgetMs, clientSignal)
+    try {
+      const { output, notCompleted } = await resultOf(id, d.signal)
+      // A range needs the size first (suffix ranges, 416 with the size); a whole read is one GET.
+      let range: RangeResult = { kind: 'none' }
+      let totalBytes: number | undefined
+      if (rangeHeader !== undefined) {
+        const info = await store.head(output, d.signal)
+        if (info === undefined) throw await notCompleted()
+        range = parseRange(rangeHeader, info.sizeBytes)
+        if (range.kind === 'unsatisfiable') throw errors.rangeNotSatisfiable(info.sizeBytes)
+        totalBytes = info.sizeBytes
+      }
+      const got = await store.get(output, { ...(range.kind === 'range' ? { range } : {}), signal: d.signal })
+      if (got === undefined) throw await notCompleted()
+      const rangeOut = range.kind === 'range' ? { start: range.start, end: range.end, totalBytes: totalBytes! } : undefined
+      return { statusCode: rangeOut ? 206 : 200, headers: resultHeaders(got, rangeOut), body: got.body }
+    } finally {
+      d.clear()
+    }
+  }
+
+  return { asyncModel, createJob, getJob, headResult, openResult }
+}
+
+/** Why an upload was stopped: the signal's reason (an AppError), the bytes received noted for a client that left. */
+function stopReason(signal: AbortSignal, bytesReceived: number): Error {
+  const reason: unknown = signal.reason
+  if (reason instanceof AppError && reason.code === 'client_closed_request') return errors.clientClosed(bytesReceived)
+  return reason instanceof Error ? reason : errors.clientClosed(bytesReceived)
+}
+
+
+function resultHeaders(info: ObjectInfo, range: { start: number; end: number; totalBytes: number } | undefined): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': info.contentType ?? 'application/octet-stream',
+    'content-length': String(range ? range.end - range.start + 1 : info.sizeBytes),
+    'accept-ranges': 'bytes',
+  }
+  if (info.etag !== undefined) headers.etag = info.etag
+  if (info.lastModified !== undefined) headers['last-modified'] = info.lastModified.toUTCString()
+  if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${range.totalBytes}`
+  return headers
 }
 
 export type JobService = ReturnType<typeof createJobService>

@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import { MODEL_NAME_PATTERN, type ModelConfig, type MultiModelEndpointConfig, type RealtimeModelConfig } from '../config.js'
 import type { ObjectStore } from '../clients/object-store.js'
 import { errors } from '../errors.js'
+import { deadline } from '../lib/deadline.js'
 import { parseS3Prefix } from '../lib/s3-uri.js'
 
 export type NamedModel = ModelConfig & { name: string; discovered?: boolean }
@@ -46,6 +47,8 @@ export interface ModelRegistryOptions {
   store?: ObjectStore
   logger?: Logger
   clock?: () => number
+  /** One listing of a prefix, retries included. Default 12 s. */
+  listTimeoutMs?: number
 }
 
 interface Discovery {
@@ -59,7 +62,10 @@ interface Discovery {
 /**
  * Explicit models from the configuration, plus the artifacts found under each discovering
  * multi-model endpoint's prefix: `<prefix>/<name>.tar.gz` is routable as `name` with TargetModel
- * `<name>.tar.gz`. Listings are cached for `discoveryTtlMs`; explicit names win over discovered ones.
+ * `<name>.tar.gz`. Listings are cached for `discoveryTtlMs` and then served stale while a fresh one
+ * loads in the background (stale-while-revalidate): a request for a model already known never waits
+ * on S3. Only the very first listing, and a name not found (at most every MISS_REFRESH_MS), wait for
+ * one. Explicit names win over discovered ones.
  */
 export function createModelRegistry(options: ModelRegistryOptions): ModelRegistry {
   const now = options.clock ?? Date.now
@@ -74,7 +80,8 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
     d.refreshing ??= (async () => {
       const { bucket, prefix: keyPrefix } = parseS3Prefix(d.config.modelDataUrl)!
       try {
-        const keys = await options.store!.listKeys(bucket, keyPrefix, MAX_ARTIFACTS)
+        const limit = deadline(options.listTimeoutMs ?? 12_000)
+        const keys = await options.store!.listKeys(bucket, keyPrefix, MAX_ARTIFACTS, limit.signal).finally(limit.clear)
         const models = new Map<string, NamedModel>()
         for (const key of keys) {
           const relative = key.slice(keyPrefix.length)
@@ -107,11 +114,15 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
     return d.refreshing
   }
 
-  const fresh = (d: Discovery, maxAgeMs: number) => (now() - d.listedAt < maxAgeMs ? Promise.resolve() : refresh(d))
+  /** Waits only when there is no listing at all; a stale one is refreshed in the background. */
+  async function current(d: Discovery): Promise<void> {
+    if (d.listedAt === Number.NEGATIVE_INFINITY) return refresh(d)
+    if (now() - d.listedAt >= d.config.discoveryTtlMs) refresh(d).catch(() => undefined)
+  }
 
   return {
     async list() {
-      await Promise.all(discoveries.map((d) => fresh(d, d.config.discoveryTtlMs)))
+      await Promise.all(discoveries.map(current))
       const all = new Map<string, NamedModel>()
       for (const d of discoveries) for (const [name, m] of d.models) if (!all.has(name)) all.set(name, m)
       for (const [name, m] of explicit) all.set(name, m)
@@ -122,7 +133,7 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
       const m = explicit.get(name)
       if (m !== undefined) return m
       for (const d of discoveries) {
-        await fresh(d, d.config.discoveryTtlMs)
+        await current(d)
         let found = d.models.get(name)
         if (found === undefined && now() - d.listedAt >= MISS_REFRESH_MS) {
           // A new artifact may have landed since the listing: look again (rate-limited).

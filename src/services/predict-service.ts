@@ -30,10 +30,19 @@ export interface PredictServiceDeps {
 const BACKOFF_BASE_MS = 250
 const BACKOFF_CAP_MS = 4000
 
+/** Waits between retries; removes its abort listener either way (one per retry would pile up on the signal). */
 const defaultSleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => (clearTimeout(timer), reject(errors.clientClosed())), { once: true })
+    if (signal.aborted) return reject(errors.clientClosed())
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(errors.clientClosed())
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
   })
 
 /** Header values the gateway forwards, checked against SageMaker's limits before anything is sent. */

@@ -49,6 +49,12 @@ export class MemoryStore implements ObjectStore {
   async delete(loc: S3Location) {
     this.objects.delete(this.k(loc))
   }
+  async discard(loc: S3Location) {
+    this.objects.delete(this.k(loc))
+  }
+  async flushCleanup() {
+    return 0
+  }
   async ping() {}
   async listKeys(bucket: string, prefix: string, maxKeys: number) {
     return [...this.objects.keys()]

@@ -2,6 +2,7 @@ import { ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
@@ -12,6 +13,7 @@ import { startLocalStack, type LocalStack } from '../../src/local/stack.js'
 
 export interface TestStack {
   stack: LocalStack
+  app: FastifyInstance
   /** The gateway's base URL, listening on a free port. */
   baseUrl: string
   config: Config
@@ -36,6 +38,8 @@ export async function startTestStack(
     multiModelEndpoints?: Record<string, unknown>
     clock?: () => number
     partSizeBytes?: number
+    /** Last word on the gateway's configuration (small timeouts, a fault proxy in front of S3...). */
+    configure?: (config: Config, stack: LocalStack) => Config | Promise<Config>
   } = {},
 ): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'sagegate-it-'))
@@ -48,10 +52,10 @@ export async function startTestStack(
     ...(options.clock ? { clock: options.clock } : {}),
   })
   const base = loadConfig({ SAGEGATE_BUCKET: stack.s3.bucket })
-  const config: Config = {
+  let config: Config = {
     ...base,
-    aws: { region: stack.region, s3Endpoint: stack.s3.endpoint, sageMakerRuntimeEndpoint: stack.sagemaker.endpoint, s3ForcePathStyle: true },
-    upload: { partSizeBytes: options.partSizeBytes ?? 5 * 1024 * 1024, queueSize: 2 },
+    aws: { ...base.aws, region: stack.region, s3Endpoint: stack.s3.endpoint, sageMakerRuntimeEndpoint: stack.sagemaker.endpoint, s3ForcePathStyle: true },
+    upload: { ...base.upload, partSizeBytes: options.partSizeBytes ?? 5 * 1024 * 1024, queueSize: 2 },
     models: options.models ? parseModels(options.models) : localModels,
     multiModelEndpoints: options.multiModelEndpoints
       ? parseMultiModelEndpoints(options.multiModelEndpoints)
@@ -59,6 +63,7 @@ export async function startTestStack(
         ? {}
         : localMultiModelEndpoints,
   }
+  if (options.configure) config = await options.configure(config, stack)
   const app = await buildApp(config, { logger, credentials: stack.credentials, ...(options.clock ? { clock: options.clock } : {}) })
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 })
   const s3 = createS3Client({ region: stack.region, endpoint: stack.s3.endpoint, credentials: stack.credentials, forcePathStyle: true })
@@ -71,6 +76,7 @@ export async function startTestStack(
   })
   return {
     stack,
+    app,
     baseUrl,
     config,
     s3,

@@ -13,3 +13,7 @@ t.test('rejects what is not a location', async (t) => {
     t.equal(parseS3Uri(bad), undefined, bad)
   }
 })
+
+t.test('a malformed escape is not a location', async (t) => {
+  t.equal(parseS3Uri('https://s3.example.com/bucket/%E0%A4%A'), undefined)
+})

@@ -84,8 +84,72 @@ t.test('health and readiness', async (t) => {
   const { app, runtime } = await created(t)
   t.equal((await app.inject('/healthz')).statusCode, 200)
   t.same((await app.inject('/readyz')).json(), { status: 'ready', checks: { storage: 'ok', runtime: 'ok' } })
+  // A dependency that fails is reported, but does not make the gateway unready (routes/health.ts).
   runtime.reachable = false
+  let res = await app.inject('/readyz')
+  for (let i = 0; i < 100 && res.json().checks.runtime !== 'unreachable'; i++) {
+    await new Promise((r) => setTimeout(r, 50))
+    res = await app.inject('/readyz')
+  }
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { status: 'ready', checks: { storage: 'ok', runtime: 'unreachable' } })
+  const metrics = (await app.inject('/metrics')).body
+  t.match(metrics, /sagegate_dependency_up\{dependency="runtime"\} 0/)
+  t.match(metrics, /sagegate_dependency_up\{dependency="storage"\} 1/)
+})
+
+t.test('a draining gateway is not ready, and says so on every answer', async (t) => {
+  const { app } = await created(t)
+  app.lifecycle.startDrain()
   const res = await app.inject('/readyz')
   t.equal(res.statusCode, 503)
-  t.equal(res.json().checks.runtime, 'unreachable')
+  t.equal(res.json().status, 'draining')
+  t.equal((await app.inject('/healthz')).headers.connection, 'close')
+})
+
+t.test('a clock-derived expiry is not cached: an output that appears later still wins', async (t) => {
+  let now = Date.now()
+  const { app, store, job, outKey } = await created(t, () => now)
+  now += (60 + 10 + 61) * 1000
+  t.equal((await app.inject(`/jobs/${job.id}`)).json().status, 'expired')
+  await store.putSmall({ bucket: 'out', key: outKey.slice(4) }, 'late', 'text/plain')
+  t.equal((await app.inject(`/jobs/${job.id}`)).json().status, 'completed')
+})
+
+t.test('a completed job is answered from the cache, without S3', async (t) => {
+  const { app, store, job, outKey } = await created(t)
+  await store.putSmall({ bucket: 'out', key: outKey.slice(4) }, 'done', 'text/plain')
+  t.equal((await app.inject(`/jobs/${job.id}`)).json().status, 'completed')
+  store.objects.clear()
+  t.equal((await app.inject(`/jobs/${job.id}`)).json().status, 'completed')
+})
+
+t.test('an unreadable record or location is corrupt_job_record, not a generic 500', async (t) => {
+  const { app, store, job } = await created(t)
+  const recordKey = [...store.objects.keys()].find((k) => k.endsWith('/job.json'))!
+  const [bucket, ...key] = recordKey.split('/')
+  const loc = { bucket: bucket!, key: key.join('/') }
+  const record = JSON.parse(store.objects.get(recordKey)!.body.toString()) as Record<string, unknown>
+  const badLocation = JSON.stringify({ ...record, outputLocation: 'https://s3.example.com/bucket/%E0%A4%A' })
+  for (const body of ['{not json', JSON.stringify({ version: 2 }), badLocation]) {
+    await store.putSmall(loc, body, 'application/json')
+    const res = await app.inject(`/jobs/${job.id}`)
+    t.equal(res.statusCode, 500, body)
+    t.equal(res.json().code, 'corrupt_job_record', body)
+  }
+})
+
+t.test('HEAD of a result: the headers of the output, no body', async (t) => {
+  const { app, store, job, outKey } = await created(t)
+  t.equal((await app.inject({ method: 'HEAD', url: `/jobs/${job.id}/result` })).statusCode, 409)
+  await store.putSmall({ bucket: 'out', key: outKey.slice(4) }, '0123456789', 'text/plain')
+  const head = await app.inject({ method: 'HEAD', url: `/jobs/${job.id}/result` })
+  t.equal(head.statusCode, 200)
+  t.equal(head.headers['content-length'], '10')
+  t.equal(head.headers['content-type'], 'text/plain')
+  t.equal(head.body, '')
+  const part = await app.inject({ method: 'HEAD', url: `/jobs/${job.id}/result`, headers: { range: 'bytes=2-4' } })
+  t.equal(part.statusCode, 206)
+  t.equal(part.headers['content-length'], '3')
+  t.equal(part.headers['content-range'], 'bytes 2-4/10')
 })

@@ -1,0 +1,89 @@
+import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import type { Readable } from 'node:stream'
+import type { CleanupQueue } from '../lib/cleanup-queue.js'
+import type { S3Location } from '../lib/s3-uri.js'
+import type { StreamUploadOptions } from './object-store.js'
+import { translateS3Error } from './aws-errors.js'
+
+export interface StreamingUploadDeps {
+  /** A client of the upload pool whose attempts fail after the stall deadline (aws.ts stallTimeoutMs). */
+  client: S3Client
+  partSizeBytes: number
+  queueSize: number
+  cleanup: CleanupQueue
+  /** Called with the S3 location whose object must go (a body that failed after a single PUT). */
+  discard(loc: S3Location): Promise<void>
+}
+
+/** Stops the body when S3 failed, so lib-storage's other part loops stop pulling parts. */
+class StoppedByStorage extends Error {
+  constructor() {
+    super('the upload was stopped because storage failed')
+  }
+}
+
+/**
+ * lib-storage's Upload with three of its behaviours mended, through the client it is given:
+ * - A part that fails for good ends only its own part loop; the other loops keep reading the body and
+ *   uploading parts nobody will complete. Here the first S3 failure stops the body, so all loops end.
+ * - Its AbortMultipartUpload is awaited inline with no deadline: with S3 frozen the caller would hang.
+ *   Here it goes through the cleanup queue: tried at once within a deadline and retried in the
+ *   background if S3 cannot take it now (when S3 is what failed, the caller does not wait for it).
+ * - Upload.abort() rejects at once while parts in flight carry on and may land after the abort. It is
+ *   never called: failing the body stops every part loop, waits for the parts in flight, then aborts
+ *   the multipart upload (leavePartsOnError: false). And no ContentLength: lib-storage hangs when given
+ *   one with a stream.
+ */
+export async function streamToS3(deps: StreamingUploadDeps, loc: S3Location, body: Readable, opts: StreamUploadOptions): Promise<void> {
+  let bodyError: Error | undefined
+  let storageError: unknown
+  body.once('error', (err) => {
+    if (!(err instanceof StoppedByStorage)) bodyError = err
+  })
+  const target = deps.client
+  const abortMultipartUpload = async (command: AbortMultipartUploadCommand): Promise<object> => {
+    const input = command.input
+    const done = deps.cleanup.run({
+      what: { bucket: input.Bucket, key: input.Key, uploadId: input.UploadId, cleanup: 'AbortMultipartUpload' },
+      run: async (signal) => void (await target.send(new AbortMultipartUploadCommand(input), { abortSignal: signal })),
+    })
+    if (storageError === undefined) await done
+    return {}
+  }
+  const client = new Proxy(target, {
+    get(t, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(t, prop, receiver) as unknown
+      return async (command: Parameters<S3Client['send']>[0], options?: Parameters<S3Client['send']>[1]) => {
+        if (command instanceof AbortMultipartUploadCommand) return abortMultipartUpload(command)
+        try {
+          return await t.send(command, options)
+        } catch (err) {
+          if (storageError === undefined && bodyError === undefined) {
+            storageError = err
+            body.destroy(new StoppedByStorage())
+          }
+          throw err
+        }
+      }
+    },
+  })
+  const upload = new Upload({
+    client,
+    params: { Bucket: loc.bucket, Key: loc.key, Body: body, ContentType: opts.contentType, Metadata: opts.metadata },
+    partSize: deps.partSizeBytes,
+    queueSize: deps.queueSize,
+    leavePartsOnError: false,
+  })
+  try {
+    await upload.done()
+  } catch (err) {
+    if (bodyError !== undefined) throw bodyError
+    throw translateS3Error(storageError ?? err)
+  }
+  if (bodyError !== undefined) {
+    // The body failed after its last byte was taken (a single PutObject completed): remove it.
+    await deps.discard(loc)
+    throw bodyError
+  }
+}

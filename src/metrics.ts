@@ -1,0 +1,54 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+
+/**
+ * The gateway's Prometheus metrics, one registry per app (tests build many apps in one process).
+ * Served at GET /metrics.
+ */
+export function createMetrics() {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'sagegate_' })
+  const m = {
+    registry,
+    uploadsInFlight: new Gauge({ name: 'sagegate_uploads_in_flight', help: 'Uploads being received now.', registers: [registry] }),
+    uploadsRefused: new Counter({
+      name: 'sagegate_uploads_refused_total',
+      help: 'Uploads refused before any byte was read: the concurrency cap, or draining.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    problems: new Counter({ name: 'sagegate_problems_total', help: 'Error answers, by problem code.', labelNames: ['code'], registers: [registry] }),
+    clientDisconnects: new Counter({
+      name: 'sagegate_client_disconnects_total',
+      help: 'Requests whose client went away before the answer.',
+      labelNames: ['route'],
+      registers: [registry],
+    }),
+    clientTimeouts: new Counter({
+      name: 'sagegate_client_timeouts_total',
+      help: 'Connections ended because the client sent (body) or read (response) nothing for the idle timeout.',
+      labelNames: ['phase'],
+      registers: [registry],
+    }),
+    dependencyUp: new Gauge({
+      name: 'sagegate_dependency_up',
+      help: '1 when the last reachability check of a dependency passed.',
+      labelNames: ['dependency'],
+      registers: [registry],
+    }),
+    dependencyCheckSeconds: new Gauge({
+      name: 'sagegate_dependency_check_seconds',
+      help: 'How long the last reachability check of a dependency took.',
+      labelNames: ['dependency'],
+      registers: [registry],
+    }),
+    draining: new Gauge({ name: 'sagegate_draining', help: '1 while the gateway drains (SIGTERM).', registers: [registry] }),
+    cleanupPending: new Gauge({
+      name: 'sagegate_cleanup_pending',
+      help: 'S3 cleanups (multipart aborts, deletes) waiting to be retried.',
+      registers: [registry],
+    }),
+  }
+  return m
+}
+
+export type Metrics = ReturnType<typeof createMetrics>
