@@ -1,7 +1,7 @@
-import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3'
+import { AbortMultipartUploadCommand, DeleteObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import type { Readable } from 'node:stream'
-import type { CleanupQueue } from '../lib/cleanup-queue.js'
+import type { CleanupQueue, CleanupTask } from '../lib/cleanup-queue.js'
 import type { S3Location } from '../lib/s3-uri.js'
 import type { StreamUploadOptions } from './object-store.js'
 import { translateS3Error } from './aws-errors.js'
@@ -14,6 +14,24 @@ export interface StreamingUploadDeps {
   cleanup: CleanupQueue
   /** Called with the S3 location whose object must go (a body that failed after a single PUT). */
   discard(loc: S3Location): Promise<void>
+}
+
+/** After S3 failed an upload, the sweep of its key waits this long: requests S3 still holds land first. */
+const SWEEP_DELAY_MS = 10_000
+
+/** Aborts every multipart upload of `loc`'s key and deletes the object (job keys are never reused). */
+function sweep(client: S3Client, loc: S3Location): CleanupTask {
+  return {
+    what: { bucket: loc.bucket, key: loc.key, cleanup: 'sweep' },
+    async run(signal) {
+      const listed = await client.send(new ListMultipartUploadsCommand({ Bucket: loc.bucket, Prefix: loc.key }), { abortSignal: signal })
+      for (const u of listed.Uploads ?? []) {
+        if (u.Key !== loc.key) continue
+        await client.send(new AbortMultipartUploadCommand({ Bucket: loc.bucket, Key: loc.key, UploadId: u.UploadId }), { abortSignal: signal })
+      }
+      await client.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: signal })
+    },
+  }
 }
 
 /** Stops the body when S3 failed, so lib-storage's other part loops stop pulling parts. */
@@ -30,6 +48,8 @@ class StoppedByStorage extends Error {
  * - Its AbortMultipartUpload is awaited inline with no deadline: with S3 frozen the caller would hang.
  *   Here it goes through the cleanup queue: tried at once within a deadline and retried in the
  *   background if S3 cannot take it now (when S3 is what failed, the caller does not wait for it).
+ * - A request S3 did not answer may still be carried out once it answers again (a CreateMultipartUpload
+ *   whose UploadId never reached us cannot be aborted by id): the key is swept later (sweep below).
  * - Upload.abort() rejects at once while parts in flight carry on and may land after the abort. It is
  *   never called: failing the body stops every part loop, waits for the parts in flight, then aborts
  *   the multipart upload (leavePartsOnError: false). And no ContentLength: lib-storage hangs when given
@@ -79,6 +99,9 @@ export async function streamToS3(deps: StreamingUploadDeps, loc: S3Location, bod
     await upload.done()
   } catch (err) {
     if (bodyError !== undefined) throw bodyError
+    // A request S3 did not answer may still have been carried out (a CreateMultipartUpload whose
+    // UploadId never reached us, a PutObject, a part): look for what is left once S3 answers again.
+    if (storageError !== undefined) deps.cleanup.defer(sweep(target, loc), SWEEP_DELAY_MS)
     throw translateS3Error(storageError ?? err)
   }
   if (bodyError !== undefined) {

@@ -26,8 +26,8 @@ export interface CleanupQueueOptions {
 export interface CleanupQueue {
   /** Tries `task` now; true if it succeeded, false if it now retries in the background. Never rejects. */
   run(task: CleanupTask): Promise<boolean>
-  /** Retries in the background only: for when the dependency is known to be failing right now. */
-  defer(task: CleanupTask): void
+  /** Runs in the background only, first after `delayMs` (default 1 s): for when the dependency is failing now. */
+  defer(task: CleanupTask, delayMs?: number): void
   readonly pending: number
   /** Retries every pending task at once and waits up to `ms`; resolves with how many remain. */
   flush(ms: number): Promise<number>
@@ -91,7 +91,7 @@ export function createCleanupQueue(o: CleanupQueueOptions): CleanupQueue {
     return p.running
   }
 
-  function enqueue(task: CleanupTask, attempts: number, err: unknown): void {
+  function enqueue(task: CleanupTask, attempts: number, err: unknown, delayMs = FIRST_RETRY_MS): void {
     if (closed) {
       o.logger.error({ err, ...task.what }, 'cleanup failed while stopping; the bucket lifecycle rule must remove it')
       return
@@ -99,8 +99,9 @@ export function createCleanupQueue(o: CleanupQueueOptions): CleanupQueue {
     const p: Pending = { task, since: Date.now(), attempts, timer: undefined, running: undefined }
     pending.add(p)
     changed()
-    o.logger.warn({ err, ...task.what }, 'cleanup failed; retrying in the background')
-    schedule(p, FIRST_RETRY_MS)
+    if (err === undefined) o.logger.info({ ...task.what, delayMs }, 'cleanup deferred')
+    else o.logger.warn({ err, ...task.what }, 'cleanup failed; retrying in the background')
+    schedule(p, delayMs)
   }
 
   return {
@@ -110,8 +111,8 @@ export function createCleanupQueue(o: CleanupQueueOptions): CleanupQueue {
       enqueue(task, 1, err)
       return false
     },
-    defer(task) {
-      enqueue(task, 0, undefined)
+    defer(task, delayMs) {
+      enqueue(task, 0, undefined, delayMs)
     },
     get pending() {
       return pending.size
