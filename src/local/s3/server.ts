@@ -90,8 +90,11 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3Serv
       await dispatch(ctx)
       logger.debug({ requestId, method, url, status: res.statusCode, ms: Date.now() - started }, 'local-s3 request')
     } catch (err) {
+      // A client that went away (a reader that stopped, an upload cut off) is not the server's failure.
+      const clientGone = req.destroyed || res.destroyed || res.socket?.destroyed === true
       sendError(partial, err, resource)
-      if (!(err instanceof S3Error)) logger.error({ err, requestId, method, url }, 'local-s3: internal error')
+      if (clientGone) logger.debug({ err, requestId, method, url }, 'local-s3: client went away')
+      else if (!(err instanceof S3Error)) logger.error({ err, requestId, method, url }, 'local-s3: internal error')
       else logger.debug({ requestId, method, url, code: err.code, ms: Date.now() - started }, 'local-s3 request failed')
     }
   }
