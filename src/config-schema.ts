@@ -1,0 +1,172 @@
+import { z } from 'zod'
+
+/**
+ * The configuration's schema: every key once, with its limits, its default and why. The file
+ * (SAGEGATE_CONFIG) is validated against it; environment variables (config.ts) override its keys.
+ */
+
+const MiB = 1024 * 1024
+const GiB = 1024 * MiB
+
+// SageMaker's EndpointName constraint (sagemaker-runtime service model, API 2017-05-13).
+const endpointNamePattern = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/
+// Routable names appear in URLs: keep them to a safe, unambiguous alphabet.
+const modelNamePattern = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/
+const mediaTypePattern = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+*-]+$/
+
+const mediaType = z
+  .string()
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(z.string().regex(mediaTypePattern, 'must be a media type such as video/mp4'))
+
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+const bucketName = z.string().min(3).max(63).regex(/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/, 'must be a valid S3 bucket name')
+const keyPrefix = z.string().max(256).regex(/^(?:[A-Za-z0-9!_.*'()-]+\/)*$/, 'must be empty or end with "/"')
+// S3 multipart: parts of at least 5 MiB (all but the last); memory per upload ≈ queueSize × partSize.
+const partSizeBytes = z.number().int().min(5 * MiB).max(512 * MiB)
+const queueSize = z.number().int().min(1).max(32)
+const portNumber = z.number().int().min(0).max(65535)
+/** A duration in milliseconds, from `min` up to an hour. */
+const ms = (min: number) => z.number().int().min(min).max(3_600_000)
+const maxSockets = z.number().int().min(1).max(10_000)
+
+const asyncModelSchema = z.strictObject({
+  mode: z.literal('async'),
+  endpointName: z.string().min(1).max(63).regex(endpointNamePattern, 'must match the SageMaker EndpointName pattern'),
+  contentTypes: z.array(mediaType).min(1),
+  // InvokeEndpointAsync takes payloads up to 1 GB through S3.
+  maxBytes: z.number().int().positive().max(GiB),
+  accept: z.string().min(1).max(1024).optional(),
+  // InvokeEndpointAsync limits: RequestTTLSeconds 60-21600, InvocationTimeoutSeconds 1-3600.
+  ttlSeconds: z.number().int().min(60).max(21600).default(21600),
+  invocationTimeoutSeconds: z.number().int().min(1).max(3600).default(900),
+  description: z.string().max(500).optional(),
+})
+
+// InvokeEndpoint: request and response bodies up to 6 MiB.
+const REALTIME_MAX_BYTES = 6 * MiB
+// TargetModel: 1–1024 printable characters, the first not blank.
+const targetModel = z.string().min(1).max(1024).regex(/^[\x21-\x7e][\x20-\x7e]*$/, 'must be printable ASCII, not starting with a blank')
+
+const realtimeModelSchema = z.strictObject({
+  mode: z.literal('realtime'),
+  endpointName: z.string().min(1).max(63).regex(endpointNamePattern, 'must match the SageMaker EndpointName pattern'),
+  targetModel: targetModel.optional(),
+  /** Accepted request types; absent means any (the body is passed through byte for byte). */
+  contentTypes: z.array(mediaType).min(1).optional(),
+  maxBytes: z.number().int().positive().max(REALTIME_MAX_BYTES).default(REALTIME_MAX_BYTES),
+  // sagemaker-notes: the container must answer within 60 s; the client socket gets about 70 s.
+  timeoutMs: z.number().int().min(1000).max(600_000).default(70_000),
+  /** How long a call keeps retrying ModelNotReadyException (a cold multi-model load) before a 503. */
+  coldStartWaitMs: z.number().int().min(0).max(600_000).default(30_000),
+  streaming: z.boolean().default(false),
+  description: z.string().max(500).optional(),
+})
+
+export const modelSchema = z.discriminatedUnion('mode', [asyncModelSchema, realtimeModelSchema])
+
+const s3Prefix = z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/(?:.*\/)?$/, 'must be an S3 prefix such as s3://bucket/models/')
+
+/** A multi-model endpoint whose artifacts (`*.tar.gz` under `modelDataUrl`) become routable models. */
+const multiModelEndpointSchema = z.strictObject({
+  modelDataUrl: s3Prefix,
+  discover: z.boolean().default(true),
+  /** How long a listing of the prefix is reused; a new artifact is routable within this time. */
+  discoveryTtlMs: z.number().int().min(1000).max(3_600_000).default(30_000),
+  contentTypes: z.array(mediaType).min(1).optional(),
+  maxBytes: z.number().int().positive().max(REALTIME_MAX_BYTES).default(REALTIME_MAX_BYTES),
+  timeoutMs: z.number().int().min(1000).max(600_000).default(70_000),
+  coldStartWaitMs: z.number().int().min(0).max(600_000).default(30_000),
+})
+
+const serverSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: portNumber.default(3000),
+  logLevel: logLevel.default('info'),
+  trustProxy: z.boolean().default(false),
+  /** A client must send its request headers within this (Node's headersTimeout). */
+  headersTimeoutMs: ms(1000).default(30_000),
+  /** An idle kept-alive connection is closed after this: above a load balancer's 60 s idle timeout. */
+  keepAliveTimeoutMs: ms(1000).default(72_000),
+  /** SIGTERM/SIGINT: how long in-flight uploads and calls may take to finish before they are stopped. */
+  drainTimeoutMs: ms(0).default(30_000),
+})
+
+const awsSchema = z.strictObject({
+  region: z.string().min(1).default('us-east-1'),
+  s3Endpoint: z.url().optional(),
+  sageMakerRuntimeEndpoint: z.url().optional(),
+  /** Default: on when s3Endpoint is set (MinIO, LocalStack, the local stack). */
+  s3ForcePathStyle: z.boolean().optional(),
+  /** Attempts per AWS call (the SDK's standard retry mode), the first included. */
+  maxAttempts: z.number().int().min(1).max(10).default(3),
+  /** One attempt of an S3 metadata call (head, small get/put, list, delete), up to the response headers. */
+  s3AttemptTimeoutMs: ms(100).default(4_000),
+  /**
+   * An upload part (each attempt), or a result being read, that makes no progress for this long
+   * fails. Below 6 s: the SDK registers longer socket timeouts only 3 s into an attempt.
+   */
+  s3StallTimeoutMs: ms(100).default(5_000),
+  /** Every S3 call of one status poll, result read or model listing together, retries included. */
+  readBudgetMs: ms(100).default(12_000),
+  /** One attempt of InvokeEndpointAsync, up to the response headers (real-time calls use the model's timeoutMs). */
+  sageMakerAttemptTimeoutMs: ms(100).default(5_000),
+  s3MaxSockets: maxSockets.default(64),
+  /** A pool of its own, so that uploads never starve status polls and result reads of sockets. */
+  s3UploadMaxSockets: maxSockets.default(128),
+  sageMakerMaxSockets: maxSockets.default(64),
+})
+
+const storageSchema = z.strictObject({
+  /** Required unless the local stack runs (config.ts). */
+  bucket: bucketName.optional(),
+  prefix: keyPrefix.default('sagegate/'),
+})
+
+const uploadSchema = z.strictObject({
+  partSizeBytes: partSizeBytes.default(8 * MiB),
+  queueSize: queueSize.default(4),
+  /** A request body with no byte from the client for this long is ended (408). */
+  idleTimeoutMs: ms(100).default(30_000),
+})
+
+const limitsSchema = z.strictObject({
+  /** Uploads received at once; past it, 503 too_many_uploads before any byte is read. */
+  maxConcurrentUploads: z.number().int().min(1).max(100_000).default(256),
+})
+
+const localSchema = z.strictObject({
+  /** Default: only with no AWS configuration outside production (config.ts). */
+  enabled: z.boolean().optional(),
+  dataDir: z.string().min(1).default('.data'),
+  s3Port: portNumber.default(0),
+  sageMakerPort: portNumber.default(0),
+})
+
+/** The sections environment variables can set (config.ts), by name. */
+export const configSections = {
+  server: serverSchema,
+  aws: awsSchema,
+  storage: storageSchema,
+  upload: uploadSchema,
+  limits: limitsSchema,
+  local: localSchema,
+}
+
+/** The configuration file; with the defaults filled in, the whole configuration before the environment. */
+export const configSchema = z.strictObject({
+  server: serverSchema.prefault({}),
+  aws: awsSchema.prefault({}),
+  storage: storageSchema.prefault({}),
+  upload: uploadSchema.prefault({}),
+  limits: limitsSchema.prefault({}),
+  local: localSchema.prefault({}),
+  models: z.record(z.string().regex(modelNamePattern, 'model names are lowercase letters, digits, ".", "_" and "-"'), modelSchema).default({}),
+  multiModelEndpoints: z.record(z.string().regex(endpointNamePattern, 'must be a SageMaker endpoint name'), multiModelEndpointSchema).default({}),
+})
+
+export type ModelConfig = z.infer<typeof modelSchema>
+export type AsyncModelConfig = z.infer<typeof asyncModelSchema>
+export type RealtimeModelConfig = z.infer<typeof realtimeModelSchema>
+export type MultiModelEndpointConfig = z.infer<typeof multiModelEndpointSchema>
+export const MODEL_NAME_PATTERN = modelNamePattern
