@@ -28,7 +28,6 @@ export function predictRoutes(predict: PredictService) {
     app.post<{ Params: { name: string }; Querystring: { stream?: string } }>(
       '/models/:name/predict',
       {
-        bodyLimit: REALTIME_BODY_LIMIT,
         // Refuse an oversize body by its Content-Length before reading any of it.
         preParsing: async (request, reply, payload) => {
           const model = await predict.realtimeModel(request.params.name)
