@@ -1,14 +1,26 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 
 /**
- * The gateway's Prometheus metrics, one registry per app (tests build many apps in one process).
- * Served at GET /metrics.
+ * Process metrics (memory, CPU, event loop lag) belong to the process, not to an app: collected once,
+ * however many apps a process builds (tests build dozens; each collector keeps an event-loop timer).
  */
+let processRegistry: Registry | undefined
+function processMetrics(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry()
+    collectDefaultMetrics({ register: processRegistry, prefix: 'sagegate_' })
+  }
+  return processRegistry
+}
+
+/** The gateway's Prometheus metrics, one registry per app, served with the process's at GET /metrics. */
 export function createMetrics() {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'sagegate_' })
+  const processes = processMetrics()
   const m = {
-    registry,
+    contentType: registry.contentType,
+    /** The exposition text: this app's metrics and the process's. */
+    text: () => Registry.merge([processes, registry]).metrics(),
     uploadsInFlight: new Gauge({ name: 'sagegate_uploads_in_flight', help: 'Uploads being received now.', registers: [registry] }),
     uploadsRefused: new Counter({
       name: 'sagegate_uploads_refused_total',

@@ -32,7 +32,7 @@ export function healthRoutes(deps: HealthDeps) {
     })
 
     app.get('/metrics', async (_request, reply) => {
-      return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics())
+      return reply.type(deps.metrics.contentType).send(await deps.metrics.text())
     })
   }
 }
