@@ -1,11 +1,12 @@
 import { request, type IncomingMessage } from 'node:http'
 import t from 'tap'
-import { completedJobWithOutput, MiB, startFaultStack } from './helpers.js'
+import { completedJobWithOutput, leavesNothing, MiB, startFaultStack } from './helpers.js'
 
 t.test('S3 stalls in the middle of a result: the response ends early instead of hanging', async (t) => {
   const it = await startFaultStack(t)
   const size = 32 * MiB
   const id = await completedJobWithOutput(it, size)
+  const before = await it.keys('sagegate/')
   const res = await new Promise<IncomingMessage>((resolve) => request(`${it.baseUrl}/jobs/${id}/result`, resolve).end())
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-length'], String(size))
@@ -26,4 +27,5 @@ t.test('S3 stalls in the middle of a result: the response ends early instead of 
   t.not(outcome, 'end', `the response did not claim to be complete (${outcome})`)
   t.ok(received < size, `${received} of ${size} bytes arrived, then the gateway gave up on S3`)
   it.s3Proxy.pass()
+  await leavesNothing(t, it, before, '(a read changes nothing)')
 })

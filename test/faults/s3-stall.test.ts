@@ -1,6 +1,6 @@
 import t from 'tap'
 import { eventually, openUpload } from '../helpers/upload-client.js'
-import { MiB, settlesToNothing, startFaultStack } from './helpers.js'
+import { leavesNothing, MiB, settlesToNothing, startFaultStack } from './helpers.js'
 
 // S3 frozen (the proxy forwards no byte, as with a stopped process), with the deadlines of
 // fastDeadlines: 500 ms per attempt, 2 attempts, 1.5 s per read.
@@ -49,6 +49,7 @@ t.test('S3 stalls during status polls and result reads: 504 with Retry-After wit
   }
   it.s3Proxy.pass()
   t.equal((await fetch(`${it.baseUrl}/jobs/${id}`)).status, 404, 'answers normally once S3 is back')
+  await leavesNothing(t, it)
 })
 
 t.test('S3 refuses connections (down): 503 upstream_unavailable with Retry-After', async (t) => {
