@@ -1,33 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
-
-const serverEntry = fileURLToPath(new URL('../src/server.ts', import.meta.url))
-
-function startServer(env: Record<string, string>): ChildProcess {
-  // Same loader as this test (tap's TypeScript import hook), like `npm start` runs the built JS.
-  return spawn(process.execPath, [...process.execArgv, serverEntry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-}
+import { listeningUrl, spawnServer } from './helpers/server-process.js'
 
 t.test('npm start: the gateway on the local stack, local.json, clean shutdown', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'sagegate-start-'))
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
-  const child = startServer({ SAGEGATE_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' })
+  const child = spawnServer({ SAGEGATE_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' })
   t.teardown(() => void child.kill('SIGKILL'))
-  const lines = createInterface({ input: child.stdout! })
-  let url: string | undefined
-  for await (const line of lines) {
-    const m = /sagegate listening on (http:\/\/[^"\s]+)/.exec(line)
-    if (m) {
-      url = m[1]
-      break
-    }
-  }
+  const url = await listeningUrl(child)
   t.ok(url, 'printed its URL')
   t.same(await (await fetch(`${url}/readyz`)).json(), { status: 'ready', checks: { storage: 'ok', runtime: 'ok' } })
   const models = (await (await fetch(`${url}/models`)).json()) as { models: Array<{ name: string }> }
@@ -54,7 +37,7 @@ t.test('npm start: the gateway on the local stack, local.json, clean shutdown', 
 })
 
 t.test('a bad configuration names every bad key and exits 2', async (t) => {
-  const child = startServer({ PORT: 'x', SAGEGATE_UPLOAD_QUEUE_SIZE: '99', LOG_LEVEL: 'loud' })
+  const child = spawnServer({ PORT: 'x', SAGEGATE_UPLOAD_QUEUE_SIZE: '99', LOG_LEVEL: 'loud' })
   let stderr = ''
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()))
   const [code] = (await once(child, 'exit')) as [number | null]

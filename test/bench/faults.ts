@@ -10,30 +10,27 @@
  *     uploads left.
  */
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import { createS3Client } from '../../src/clients/aws.js'
 import { LOCAL_BUCKET, localModels, localMultiModelEndpoints } from '../../src/local/defaults.js'
 import { startLocalStack, type LocalStack } from '../../src/local/stack.js'
+import { startGatewayProcess } from './gateway-process.js'
 
 const MiB = 1024 * 1024
-const root = fileURLToPath(new URL('../../../', import.meta.url)) // dist/test/bench → repo root
 const IDLE_TIMEOUT_MS = 10_000
 
 /** Collects garbage every 500 ms in the gateway, so its memory figures show what is live, not what awaits a GC. */
 const GC_OFTEN = ['--expose-gc', '--import', 'data:text/javascript,setInterval(() => globalThis.gc(), 500).unref()']
 
-async function startGateway(stack: LocalStack, configPath: string, env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
-  const port = 20000 + Math.floor(Math.random() * 20000)
-  const child = spawn(process.execPath, [...GC_OFTEN, join(root, 'dist/src/server.js')], {
-    env: {
-      ...process.env,
+function startGateway(stack: LocalStack, configPath: string, env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
+  return startGatewayProcess(
+    {
       AWS_REGION: stack.region,
       AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
@@ -42,22 +39,11 @@ async function startGateway(stack: LocalStack, configPath: string, env: Record<s
       SAGEGATE_SAGEMAKER_ENDPOINT: stack.sagemaker.endpoint,
       SAGEGATE_CONFIG: configPath,
       SAGEGATE_LOCAL: 'false',
-      PORT: String(port),
       LOG_LEVEL: 'fatal',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...env,
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  })
-  const url = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return { url, child }
-    } catch {
-      await new Promise((r) => setTimeout(r, 50))
-    }
-  }
-  throw new Error('gateway did not start')
+    GC_OFTEN,
+  )
 }
 
 /** Sends `bytes` of a body and keeps the request open (it neither ends nor closes it). */

@@ -9,7 +9,7 @@
  */
 import { DeleteObjectCommand } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, request } from 'node:http'
@@ -23,6 +23,7 @@ import { createS3Client } from '../../src/clients/aws.js'
 import { LOCAL_BUCKET, localEndpoints } from '../../src/local/defaults.js'
 import { startLocalStack } from '../../src/local/stack.js'
 import { benchRealtime, copyArtifacts } from './realtime.js'
+import { startGatewayProcess } from './gateway-process.js'
 import { startSinkS3 } from './sink-s3.js'
 
 const MiB = 1024 * 1024
@@ -67,29 +68,8 @@ async function peakRssMiB(pid: number): Promise<number> {
 /** Writing 5 to clear_refs resets the peak RSS counter (Linux ≥ 4.0), so each upload gets its own peak. */
 const resetPeak = (pid: number) => writeFile(`/proc/${pid}/clear_refs`, '5').catch(() => undefined)
 
-async function startGateway(env: Record<string, string>, configPath: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = 20000 + Math.floor(Math.random() * 20000)
-  const child = spawn(process.execPath, [join(root, 'dist/src/server.js')], {
-    env: {
-      ...process.env,
-      ...env,
-      SAGEGATE_CONFIG: configPath,
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      SAGEGATE_LOCAL: 'false',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  })
-  const url = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return { url, child }
-    } catch {
-      await new Promise((r) => setTimeout(r, 50))
-    }
-  }
-  throw new Error('gateway did not start')
+function startGateway(env: Record<string, string>, configPath: string): Promise<{ url: string; child: ChildProcess }> {
+  return startGatewayProcess({ ...env, SAGEGATE_CONFIG: configPath, LOG_LEVEL: 'warn', SAGEGATE_LOCAL: 'false' })
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { eventually, openUpload } from '../helpers/upload-client.js'
-import { inFlight, startServer } from './server-process.js'
+import { inFlight, startServer } from '../helpers/server-process.js'
 
 const MiB = 1024 * 1024
 

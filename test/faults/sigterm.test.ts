@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { createS3Client } from '../../src/clients/aws.js'
 import { eventually, openUpload } from '../helpers/upload-client.js'
-import { inFlight, startServer } from './server-process.js'
+import { inFlight, startServer } from '../helpers/server-process.js'
 
 const MiB = 1024 * 1024
 

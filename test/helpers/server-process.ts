@@ -1,0 +1,43 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { eventually } from './upload-client.js'
+
+const serverEntry = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
+
+/** src/server.ts in a process of its own, under this test's loader (as `npm start` runs the built JS). */
+export function spawnServer(env: Record<string, string>, stderr: 'pipe' | 'inherit' = 'pipe'): ChildProcess {
+  return spawn(process.execPath, [...process.execArgv, serverEntry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', stderr] })
+}
+
+/** Reads the server's log until it says where it listens (undefined if it exits first); its output keeps flowing. */
+export async function listeningUrl(child: ChildProcess): Promise<string | undefined> {
+  let url: string | undefined
+  for await (const line of createInterface({ input: child.stdout! })) {
+    url = /sagegate listening on (http:\/\/[^"\s]+)/.exec(line)?.[1]
+    if (url !== undefined) break
+  }
+  // Leaving the loop closed the reader, which paused the stream: a full pipe would block the server.
+  child.stdout!.resume()
+  return url
+}
+
+export interface Server {
+  child: ChildProcess
+  url: string
+  exit: Promise<number | null>
+}
+
+/** `npm start` on `dataDir` (the local stack in child processes), with the given drain deadline. */
+export async function startServer(dataDir: string, drainTimeoutMs = 1500): Promise<Server> {
+  const child = spawnServer({ SAGEGATE_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', SAGEGATE_DRAIN_TIMEOUT_MS: String(drainTimeoutMs) }, 'inherit')
+  const exit = once(child, 'exit').then(([code]) => code as number | null)
+  const url = await listeningUrl(child)
+  if (url === undefined) throw new Error('the server did not start')
+  return { child, url, exit }
+}
+
+/** Waits until the gateway reports `n` uploads in flight. */
+export const inFlight = (url: string, n: number) =>
+  eventually(`${n} uploads in flight`, async () => new RegExp(`sagegate_uploads_in_flight ${n}\\b`).test(await (await fetch(`${url}/metrics`)).text()))
