@@ -1,10 +1,16 @@
-import { AbortMultipartUploadCommand, DeleteObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3'
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  ListMultipartUploadsCommand,
+  type AbortMultipartUploadCommandInput,
+  type S3Client,
+} from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import type { Readable } from 'node:stream'
 import type { CleanupQueue, CleanupTask } from '../lib/cleanup-queue.js'
 import type { S3Location } from '../lib/s3-uri.js'
 import type { StreamUploadOptions } from './object-store.js'
-import { translateS3Error } from './aws-errors.js'
+import { isMissing, translateS3Error } from './aws-errors.js'
 
 export interface StreamingUploadDeps {
   /** A client of the upload pool whose attempts fail after the stall deadline (aws.ts stallTimeoutMs). */
@@ -19,6 +25,18 @@ export interface StreamingUploadDeps {
 /** After S3 failed an upload, the sweep of its key waits this long: requests S3 still holds land first. */
 const SWEEP_DELAY_MS = 10_000
 
+/**
+ * Aborts one multipart upload. Already gone (NoSuchUpload, 404) counts as done: an abort that timed out
+ * may have been carried out anyway, and the sweep may have got there first.
+ */
+export async function abortUpload(client: S3Client, input: AbortMultipartUploadCommandInput, signal: AbortSignal): Promise<void> {
+  try {
+    await client.send(new AbortMultipartUploadCommand(input), { abortSignal: signal })
+  } catch (err) {
+    if ((err as { name?: string }).name !== 'NoSuchUpload' && !isMissing(err)) throw err
+  }
+}
+
 /** Aborts every multipart upload of `loc`'s key and deletes the object (job keys are never reused). */
 function sweep(client: S3Client, loc: S3Location): CleanupTask {
   return {
@@ -27,7 +45,7 @@ function sweep(client: S3Client, loc: S3Location): CleanupTask {
       const listed = await client.send(new ListMultipartUploadsCommand({ Bucket: loc.bucket, Prefix: loc.key }), { abortSignal: signal })
       for (const u of listed.Uploads ?? []) {
         if (u.Key !== loc.key) continue
-        await client.send(new AbortMultipartUploadCommand({ Bucket: loc.bucket, Key: loc.key, UploadId: u.UploadId }), { abortSignal: signal })
+        await abortUpload(client, { Bucket: loc.bucket, Key: loc.key, UploadId: u.UploadId! }, signal)
       }
       await client.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: signal })
     },
@@ -66,7 +84,7 @@ export async function streamToS3(deps: StreamingUploadDeps, loc: S3Location, bod
     const input = command.input
     const done = deps.cleanup.run({
       what: { bucket: input.Bucket, key: input.Key, uploadId: input.UploadId, cleanup: 'AbortMultipartUpload' },
-      run: async (signal) => void (await target.send(new AbortMultipartUploadCommand(input), { abortSignal: signal })),
+      run: (signal) => abortUpload(target, input, signal),
     })
     if (storageError === undefined) await done
     return {}

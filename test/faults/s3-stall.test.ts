@@ -21,6 +21,9 @@ t.test('S3 stalls in the middle of an upload: 504 with Retry-After, and nothing 
   it.s3Proxy.pass()
   // The abort S3 could not take while frozen is retried in the background.
   await settlesToNothing(t, it)
+  await eventually('no cleanup is left pending', async () =>
+    /^sagegate_cleanup_pending 0$/m.test(await (await fetch(`${it.baseUrl}/metrics`)).text()),
+  )
 })
 
 t.test('S3 stalls before an upload starts: 504, nothing left', async (t) => {
