@@ -118,6 +118,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     maxConcurrentUploads: config.limits.maxConcurrentUploads,
     onUploads: (n) => metrics.uploadsInFlight.set(n),
     onRefused: (reason) => metrics.uploadsRefused.inc({ reason }),
+    onDrain: () => metrics.draining.set(1),
   })
   const probeStore = store
   const probeRuntime = runtime

@@ -30,6 +30,8 @@ export interface LifecycleOptions {
   onUploads?: (active: number) => void
   /** Told when an upload is refused (metrics). */
   onRefused?: (reason: 'capacity' | 'draining') => void
+  /** Told when the drain starts (metrics). */
+  onDrain?: () => void
 }
 
 export function createLifecycle(o: LifecycleOptions): Lifecycle {
@@ -74,6 +76,7 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
       }
     },
     startDrain() {
+      if (!draining) o.onDrain?.()
       draining = true
     },
     abortUploads(reason) {

@@ -105,6 +105,7 @@ t.test('a draining gateway is not ready, and says so on every answer', async (t)
   t.equal(res.statusCode, 503)
   t.equal(res.json().status, 'draining')
   t.equal((await app.inject('/healthz')).headers.connection, 'close')
+  t.match((await app.inject('/metrics')).body, /^sagegate_draining 1$/m)
 })
 
 t.test('a clock-derived expiry is not cached: an output that appears later still wins', async (t) => {
