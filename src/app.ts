@@ -99,15 +99,22 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   }
   let runtime = overrides.runtime
   if (runtime === undefined) {
-    // The attempt deadline is InvokeEndpointAsync's; real-time calls pass the model's timeoutMs instead.
-    const sm = createSageMakerRuntimeClient({
+    const sageMaker = {
       ...sdk,
       ...(aws.sageMakerRuntimeEndpoint !== undefined ? { endpoint: aws.sageMakerRuntimeEndpoint } : {}),
-      attemptTimeoutMs: aws.sageMakerAttemptTimeoutMs,
       maxSockets: aws.sageMakerMaxSockets,
+    }
+    // Real-time calls pass the model's timeoutMs as their deadline, and the SDK retries them.
+    const realtime = createSageMakerRuntimeClient(sageMaker)
+    // InvokeEndpointAsync: its own attempt deadline, and only the adapter decides what to retry.
+    const async = createSageMakerRuntimeClient({ ...sageMaker, attemptTimeoutMs: aws.sageMakerAttemptTimeoutMs, maxAttempts: 1 })
+    closers.push(() => realtime.destroy(), () => async.destroy())
+    runtime = createSageMakerInferenceRuntime({
+      client: realtime,
+      asyncClient: async,
+      asyncMaxAttempts: aws.maxAttempts,
+      endpointUrl: sageMakerRuntimeUrl(aws.region, aws.sageMakerRuntimeEndpoint),
     })
-    closers.push(() => sm.destroy())
-    runtime = createSageMakerInferenceRuntime({ client: sm, endpointUrl: sageMakerRuntimeUrl(aws.region, aws.sageMakerRuntimeEndpoint) })
   }
   const clock = overrides.clock !== undefined ? { clock: overrides.clock } : {}
   const models =

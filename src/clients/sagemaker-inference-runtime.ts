@@ -5,6 +5,7 @@ import {
   type SageMakerRuntimeClient,
 } from '@aws-sdk/client-sagemaker-runtime'
 import { AppError, errors } from '../errors.js'
+import { sleep } from '../lib/sleep.js'
 import { isNetworkFailure } from './aws-errors.js'
 import type {
   AsyncInvocation,
@@ -17,7 +18,15 @@ import type {
 } from './inference-runtime.js'
 
 export interface SageMakerInferenceRuntimeOptions {
+  /** Real-time calls: the SDK retries them as configured. */
   client: SageMakerRuntimeClient
+  /**
+   * InvokeEndpointAsync: a client that does not retry by itself (maxAttempts 1); invokeAsync retries
+   * only what certainly did not start a job. Default: `client`, with its own retries.
+   */
+  asyncClient?: SageMakerRuntimeClient
+  /** Attempts of InvokeEndpointAsync, the first included. Default 3. */
+  asyncMaxAttempts?: number
   /** The runtime's base URL, for the reachability probe (the API has no health operation). */
   endpointUrl: string
 }
@@ -114,32 +123,55 @@ export function translateRuntimeError(err: unknown): Error {
   })
 }
 
+/**
+ * InvokeEndpointAsync starts a paid job, so it is retried only when it certainly did not: the
+ * connection was refused, or the service answered that it throttles or is unavailable. A call that
+ * timed out or lost its connection may have been queued; retrying it would run the model twice,
+ * whereas answering 504 lets the gateway remove the input, and a job queued anyway then fails fast.
+ */
+const startedNoJob = (err: unknown): boolean => {
+  const e = err as SdkError
+  const status = e.$metadata?.httpStatusCode
+  return e.code === 'ECONNREFUSED' || status === 429 || status === 503 || e.name === 'ThrottlingException' || e.name === 'ServiceUnavailable'
+}
+
 export function createSageMakerInferenceRuntime(options: SageMakerInferenceRuntimeOptions): InferenceRuntime {
   const { client } = options
+  const asyncClient = options.asyncClient ?? client
+  const asyncMaxAttempts = options.asyncClient === undefined ? 1 : (options.asyncMaxAttempts ?? 3)
+
+  async function invokeAsyncOnce(req: AsyncInvocation, signal?: AbortSignal): Promise<AsyncInvocationResult> {
+    const out = await asyncClient.send(
+      new InvokeEndpointAsyncCommand({
+        EndpointName: req.endpointName,
+        InputLocation: req.inputLocation,
+        ContentType: req.contentType,
+        Accept: req.accept,
+        CustomAttributes: req.customAttributes,
+        InferenceId: req.inferenceId,
+        RequestTTLSeconds: req.ttlSeconds,
+        InvocationTimeoutSeconds: req.invocationTimeoutSeconds,
+      }),
+      { abortSignal: signal },
+    )
+    if (out.OutputLocation === undefined) throw new Error('InvokeEndpointAsync returned no OutputLocation')
+    return {
+      inferenceId: out.InferenceId ?? req.inferenceId,
+      outputLocation: out.OutputLocation,
+      ...(out.FailureLocation !== undefined ? { failureLocation: out.FailureLocation } : {}),
+    }
+  }
+
   return {
     async invokeAsync(req: AsyncInvocation, signal?: AbortSignal): Promise<AsyncInvocationResult> {
-      try {
-        const out = await client.send(
-          new InvokeEndpointAsyncCommand({
-            EndpointName: req.endpointName,
-            InputLocation: req.inputLocation,
-            ContentType: req.contentType,
-            Accept: req.accept,
-            CustomAttributes: req.customAttributes,
-            InferenceId: req.inferenceId,
-            RequestTTLSeconds: req.ttlSeconds,
-            InvocationTimeoutSeconds: req.invocationTimeoutSeconds,
-          }),
-          { abortSignal: signal },
-        )
-        if (out.OutputLocation === undefined) throw new Error('InvokeEndpointAsync returned no OutputLocation')
-        return {
-          inferenceId: out.InferenceId ?? req.inferenceId,
-          outputLocation: out.OutputLocation,
-          ...(out.FailureLocation !== undefined ? { failureLocation: out.FailureLocation } : {}),
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await invokeAsyncOnce(req, signal)
+        } catch (err) {
+          if (attempt >= asyncMaxAttempts || !startedNoJob(err) || signal?.aborted === true) throw translateRuntimeError(err)
+          // Full jitter, as the SDK's standard retry mode: up to 100 ms, 200 ms, ...
+          await sleep(Math.random() * 100 * 2 ** (attempt - 1), signal).catch(() => undefined)
         }
-      } catch (err) {
-        throw translateRuntimeError(err)
       }
     },
 

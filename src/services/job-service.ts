@@ -114,17 +114,24 @@ export function createJobService(deps: JobServiceDeps) {
       if (input.afterBody !== undefined) await input.afterBody().catch(cleanup)
       if (signal.aborted) await cleanup(stopped())
       const invoked = await runtime
-        .invokeAsync({
-          endpointName: model.endpointName,
-          inputLocation: formatS3Uri(loc(keys.input)),
-          contentType,
-          ...(model.accept !== undefined ? { accept: model.accept } : {}),
-          ...(input.customAttributes !== undefined ? { customAttributes: input.customAttributes } : {}),
-          inferenceId: id,
-          ttlSeconds: model.ttlSeconds,
-          invocationTimeoutSeconds: model.invocationTimeoutSeconds,
-        })
+        .invokeAsync(
+          {
+            endpointName: model.endpointName,
+            inputLocation: formatS3Uri(loc(keys.input)),
+            contentType,
+            ...(model.accept !== undefined ? { accept: model.accept } : {}),
+            ...(input.customAttributes !== undefined ? { customAttributes: input.customAttributes } : {}),
+            inferenceId: id,
+            ttlSeconds: model.ttlSeconds,
+            invocationTimeoutSeconds: model.invocationTimeoutSeconds,
+          },
+          signal,
+        )
         .catch(cleanup)
+      // The client left (or the drain deadline passed) while the job was being started: nobody will
+      // learn its id. SageMaker has no cancel, but without its input the job fails at once, and no
+      // record makes it a job of the gateway's.
+      if (signal.aborted) await cleanup(stopped())
       const record: JobRecord = {
         version: 1,
         id,

@@ -4,6 +4,7 @@ import type { RealtimeInvocation, RealtimeResult, RealtimeRuntime, StreamingResu
 import { AppError, errors } from '../errors.js'
 import { checkCustomAttributes } from '../lib/custom-attributes.js'
 import { isAcceptedType, parseMediaType } from '../lib/media-type.js'
+import { sleep as delay } from '../lib/sleep.js'
 import type { ModelRegistry, NamedModel } from './model-registry.js'
 
 export type RealtimeModel = NamedModel & RealtimeModelConfig
@@ -30,21 +31,6 @@ export interface PredictServiceDeps {
 const BACKOFF_BASE_MS = 250
 const BACKOFF_CAP_MS = 4000
 
-/** Waits between retries; removes its abort listener either way (one per retry would pile up on the signal). */
-const defaultSleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(errors.clientClosed())
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(errors.clientClosed())
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-
 /** Header values the gateway forwards, checked against SageMaker's limits before anything is sent. */
 function checkHeaders(input: PredictInput): void {
   for (const [name, value] of [
@@ -64,7 +50,7 @@ function checkHeaders(input: PredictInput): void {
 }
 
 export function createPredictService(deps: PredictServiceDeps) {
-  const sleep = deps.sleep ?? defaultSleep
+  const sleep = deps.sleep ?? delay
   const now = deps.clock ?? Date.now
   const random = deps.random ?? Math.random
 
