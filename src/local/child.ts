@@ -2,14 +2,13 @@ import pino from 'pino'
 import { startComponent, type ComponentSpec, type RunningComponent } from './components.js'
 
 /**
- * Entry point of a local-stack child process. The supervisor sends one `start` message over IPC;
- * the child answers `ready` with its URLs, and stops on SIGTERM/SIGINT or when the parent goes away.
+ * Entry point of a local-stack child process. The supervisor sends a `start` message over IPC; the
+ * child answers `ready` with its URLs. It stops when the supervisor sends `stop`, or when the
+ * supervisor goes away (IPC 'disconnect'), never on a signal of its own: a terminal's Ctrl-C (SIGINT)
+ * or a SIGTERM sent to the whole process group (systemd, `kill -- -pgid`) reaches the children too,
+ * and the gateway must first drain its uploads against a working S3, then stop them.
  */
-interface StartMessage {
-  type: 'start'
-  spec: ComponentSpec
-  logLevel: string
-}
+type Message = { type: 'start'; spec: ComponentSpec; logLevel: string } | { type: 'stop' }
 
 let running: RunningComponent | undefined
 let stopping = false
@@ -23,7 +22,8 @@ async function stop(code: number): Promise<void> {
   process.exit(code)
 }
 
-process.once('message', (message: StartMessage) => {
+process.on('message', (message: Message) => {
+  if (message.type === 'stop') return void stop(0)
   const logger = pino({ level: message.logLevel, name: `local-${message.spec.role}` })
   startComponent(message.spec, logger).then(
     (component) => {
@@ -36,9 +36,5 @@ process.once('message', (message: StartMessage) => {
     },
   )
 })
-process.once('SIGTERM', () => void stop(0))
-// Ctrl-C in a terminal sends SIGINT to the whole process group. The supervisor drains the gateway
-// first and then stops this child with SIGTERM, so SIGINT alone does not stop it (stopping at once
-// would fail the uploads the gateway is still finishing).
-process.on('SIGINT', () => undefined)
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => undefined)
 process.once('disconnect', () => void stop(0))

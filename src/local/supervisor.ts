@@ -22,7 +22,7 @@ export interface RestartPolicy {
 }
 
 export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialDelayMs: 250, maxDelayMs: 10_000, stableAfterMs: 60_000 }
-/** close(): SIGTERM, then SIGKILL if the child has not exited by then. */
+/** close(): the `stop` message (children ignore signals, child.ts), then SIGKILL if the child has not exited by then. */
 const KILL_AFTER_MS = 10_000
 /** A restarted child not ready by then is killed and retried (a container's /ping must pass within 4 min). */
 const RESTART_READY_TIMEOUT_MS = 4 * 60_000
@@ -38,7 +38,8 @@ interface Launch {
 
 function launch(spec: ComponentSpec, logLevel: string): Launch {
   // The child inherits execArgv so it runs under the same loader (TypeScript under tap).
-  const child = fork(childEntry, [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  // The role as an argument only so that `ps` tells the children apart.
+  const child = fork(childEntry, [spec.role], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }))
   })
@@ -131,7 +132,7 @@ export async function superviseComponent(
     } finally {
       clearTimeout(hung)
     }
-    if (closing) return // close() has already signalled this child
+    if (closing) return // close() has already told this child to stop
     o.logger.warn({ role, pid: next.child.pid }, 'local stack process restarted')
     watch(next)
   }
@@ -148,7 +149,8 @@ export async function superviseComponent(
       // Not forked at all (no pid, no 'exit' to wait for), or already gone.
       if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
       const killer = setTimeout(() => stop(child, 'SIGKILL'), KILL_AFTER_MS)
-      stop(child, 'SIGTERM')
+      if (child.connected) child.send({ type: 'stop' })
+      else stop(child, 'SIGKILL')
       await exited
       clearTimeout(killer)
     },

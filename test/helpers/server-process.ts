@@ -7,8 +7,8 @@ import { eventually } from './upload-client.js'
 const serverEntry = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
 
 /** src/server.ts in a process of its own, under this test's loader (as `npm start` runs the built JS). */
-export function spawnServer(env: Record<string, string>, stderr: 'pipe' | 'inherit' = 'pipe'): ChildProcess {
-  return spawn(process.execPath, [...process.execArgv, serverEntry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', stderr] })
+export function spawnServer(env: Record<string, string>, stderr: 'pipe' | 'inherit' = 'pipe', detached = false): ChildProcess {
+  return spawn(process.execPath, [...process.execArgv, serverEntry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', stderr], detached })
 }
 
 /** Reads the server's log until it says where it listens (undefined if it exits first); its output keeps flowing. */
@@ -29,9 +29,13 @@ export interface Server {
   exit: Promise<number | null>
 }
 
-/** `npm start` on `dataDir` (the local stack in child processes), with the given drain deadline. */
-export async function startServer(dataDir: string, drainTimeoutMs = 1500): Promise<Server> {
-  const child = spawnServer({ SAGEGATE_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', SAGEGATE_DRAIN_TIMEOUT_MS: String(drainTimeoutMs) }, 'inherit')
+/**
+ * `npm start` on `dataDir` (the local stack in child processes), with the given drain deadline;
+ * `ownGroup` starts it in a process group of its own, which a signal can then reach as a whole.
+ */
+export async function startServer(dataDir: string, drainTimeoutMs = 1500, ownGroup = false): Promise<Server> {
+  const env = { SAGEGATE_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', SAGEGATE_DRAIN_TIMEOUT_MS: String(drainTimeoutMs) }
+  const child = spawnServer(env, 'inherit', ownGroup)
   const exit = once(child, 'exit').then(([code]) => code as number | null)
   const url = await listeningUrl(child)
   if (url === undefined) throw new Error('the server did not start')
