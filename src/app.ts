@@ -7,6 +7,7 @@ import type { ObjectStore } from './clients/object-store.js'
 import { createS3ObjectStore } from './clients/s3-object-store.js'
 import { createSageMakerInferenceRuntime } from './clients/sagemaker-inference-runtime.js'
 import type { Config } from './config.js'
+import { CLEANUP_FLUSH_MS } from './drain.js'
 import { createCleanupQueue } from './lib/cleanup-queue.js'
 import { createStallWatch } from './lib/stall-watch.js'
 import { createMetrics } from './metrics.js'
@@ -192,6 +193,3 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await app.register(predictRoutes(createPredictService({ runtime, models, ...clock })))
   return app
 }
-
-/** At shutdown, how long pending S3 cleanups may still take. */
-const CLEANUP_FLUSH_MS = 5_000

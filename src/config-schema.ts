@@ -90,6 +90,11 @@ const serverSchema = z.strictObject({
   keepAliveTimeoutMs: ms(1000).default(72_000),
   /** SIGTERM/SIGINT: how long in-flight uploads and calls may take to finish before they are stopped. */
   drainTimeoutMs: ms(0).default(30_000),
+  /**
+   * SIGTERM/SIGINT: how long the listener stays open (not ready, answering with Connection: close)
+   * even with nothing in flight, for load balancers that take a while to see readiness go.
+   */
+  drainDelayMs: ms(0).default(0),
 })
 
 const awsSchema = z.strictObject({

@@ -32,6 +32,7 @@ const ENV: Record<string, [Section, string, Kind]> = {
   SAGEGATE_HEADERS_TIMEOUT_MS: ['server', 'headersTimeoutMs', 'number'],
   SAGEGATE_KEEP_ALIVE_TIMEOUT_MS: ['server', 'keepAliveTimeoutMs', 'number'],
   SAGEGATE_DRAIN_TIMEOUT_MS: ['server', 'drainTimeoutMs', 'number'],
+  SAGEGATE_DRAIN_DELAY_MS: ['server', 'drainDelayMs', 'number'],
   AWS_REGION: ['aws', 'region', 'string'],
   SAGEGATE_S3_ENDPOINT: ['aws', 's3Endpoint', 'string'],
   SAGEGATE_SAGEMAKER_ENDPOINT: ['aws', 'sageMakerRuntimeEndpoint', 'string'],

@@ -1,12 +1,10 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp, createLogger } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
-import { ABORT_GRACE_MS, drain } from './drain.js'
+import { drain, SHUTDOWN_OVERHEAD_MS } from './drain.js'
 import { localModels, localMultiModelEndpoints } from './local/defaults.js'
 import { startLocalStack, writeLocalJson, type LocalStack } from './local/stack.js'
 
-/** Past the drain (timeout, upload aborts, cleanup flush, local stack stop) the process just exits 1. */
-const SHUTDOWN_MARGIN_MS = ABORT_GRACE_MS + 15_000
 
 /** The only file that reads process.env and listens. */
 async function main(): Promise<void> {
@@ -48,13 +46,14 @@ async function main(): Promise<void> {
   // A second signal exits at once.
   closeWithGrace(
     {
-      delay: config.server.drainTimeoutMs + SHUTDOWN_MARGIN_MS,
+      // Past the drain, the upload aborts, the cleanup flush and the local stack's stop: exit 1.
+      delay: config.server.drainTimeoutMs + SHUTDOWN_OVERHEAD_MS,
       logger: { error: (message: unknown) => logger.error({ detail: message }, 'shutdown') },
     },
     async ({ signal, err }) => {
       if (err !== undefined) logger.fatal({ err }, 'unexpected error: draining, then exiting')
       else logger.info({ signal }, 'shutting down')
-      await drain(app, config.server.drainTimeoutMs)
+      await drain(app, config.server.drainTimeoutMs, config.server.drainDelayMs)
       await stack?.close()
     },
   )

@@ -45,3 +45,15 @@ t.test('drain: uploads still running at the deadline get 503 and leave nothing b
   t.same(answers.map((a) => a.body.code), ['shutting_down', 'shutting_down', 'shutting_down'])
   await settlesToNothing(t, it)
 })
+
+t.test('drain delay: with nothing in flight the listener stays open, not ready, for the delay', async (t) => {
+  const it = await startFaultStack(t)
+  const drained = drain(it.app, 30_000, 1000)
+  const ready = await fetch(`${it.baseUrl}/readyz`)
+  t.equal(ready.status, 503, 'still listening, and not ready')
+  const poll = await fetch(`${it.baseUrl}/healthz`)
+  t.equal(poll.status, 200, 'other requests are still served')
+  t.equal(poll.headers.get('connection'), 'close')
+  await drained
+  await t.rejects(fetch(`${it.baseUrl}/healthz`), 'closed after the delay')
+})
