@@ -104,9 +104,9 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
         d.models = models
         d.listedAt = now()
       } catch (err) {
-        // Keep serving the last listing; with none, callers see the storage error.
+        // The last listing stays in use; whoever waits on this one sees the storage error.
         options.logger?.warn({ err, endpoint: d.endpointName }, 'model discovery failed')
-        if (d.listedAt === Number.NEGATIVE_INFINITY) throw err
+        throw err
       } finally {
         d.refreshing = undefined
       }
@@ -136,7 +136,8 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
         await current(d)
         let found = d.models.get(name)
         if (found === undefined && now() - d.listedAt >= MISS_REFRESH_MS) {
-          // A new artifact may have landed since the listing: look again (rate-limited).
+          // A new artifact may have landed since the listing: look again (rate-limited). If S3 cannot
+          // say, the answer is its 503/504, not a 404 for a model that may well exist.
           await refresh(d)
           found = d.models.get(name)
         }

@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
 import { parseModels, parseMultiModelEndpoints } from '../../src/config.js'
+import { errors } from '../../src/errors.js'
 import { createModelRegistry } from '../../src/services/model-registry.js'
 import { MemoryStore } from '../helpers/fakes.js'
 
@@ -56,4 +57,15 @@ t.test('a failed listing keeps the last one', async (t) => {
   }
   advance(60_000)
   t.match(await registry.get('echo'), { targetModel: 'echo.tar.gz' })
+})
+
+t.test('a name not in the listing while S3 fails is the storage error, not a 404', async (t) => {
+  const { store, registry, advance } = await setup(t)
+  await registry.list()
+  store.listKeys = async () => {
+    throw errors.upstreamTimeout('Storage', 5)
+  }
+  advance(60_000)
+  await t.rejects(registry.get('not-listed'), { code: 'upstream_timeout' })
+  t.match(await registry.get('echo'), { targetModel: 'echo.tar.gz' }, 'a known model is still served')
 })
