@@ -12,7 +12,7 @@ import { createCleanupQueue } from './lib/cleanup-queue.js'
 import { createStallWatch } from './lib/stall-watch.js'
 import { createMetrics } from './metrics.js'
 import { registerClientWatch } from './routes/client-watch.js'
-import { registerErrorHandler } from './routes/error-handler.js'
+import { clientErrorHandler, registerErrorHandler } from './routes/error-handler.js'
 import { healthRoutes } from './routes/health.js'
 import { jobRoutes } from './routes/jobs.js'
 import { modelRoutes } from './routes/models.js'
@@ -160,6 +160,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     // While draining, requests on connections still open get real answers with Connection: close
     // (uploads get 503 shutting_down), not Fastify's plain 503.
     return503OnClosing: false,
+    clientErrorHandler: clientErrorHandler(logger as FastifyBaseLogger),
   })
   app.decorate('lifecycle', lifecycle)
   app.addHook('onRequest', async (request, reply) => {

@@ -1,5 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { AppError, errors, isAppError } from '../errors.js'
 
 /**
@@ -90,4 +92,28 @@ export function registerErrorHandler(app: FastifyInstance, hooks: ErrorHandlerHo
         requestId: request.id,
       })
   })
+}
+
+/**
+ * Errors Node raises before there is a request to answer (headers that never finish within
+ * headersTimeoutMs, a request that is not HTTP): the same problem document, written to the socket,
+ * which is then closed. Fastify's own handler answers plain JSON.
+ */
+export function clientErrorHandler(log: FastifyInstance['log']) {
+  return (err: NodeJS.ErrnoException, socket: Duplex): void => {
+    // The client is gone (or never was): nobody to answer.
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) return void socket.destroy()
+    const [status, code, detail] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'The request headers did not arrive in time.']
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'bad_request', 'The request headers are too large.']
+          : [400, 'bad_request', 'The request is not valid HTTP.']
+    const requestId = randomUUID()
+    log.info({ requestId, code, error: err.code }, 'connection rejected before a request')
+    const title = STATUS_CODES[status] ?? 'Error'
+    const body = JSON.stringify({ type: `urn:sagegate:problem:${code}`, title, status, code, detail, requestId })
+    const head = `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n`
+    socket.end(head + body, () => socket.destroy())
+  }
 }

@@ -97,4 +97,17 @@ t.test('headers that never finish: the connection is closed after headersTimeout
   socket.on('data', (c: Buffer) => (text += c.toString()))
   await new Promise<void>((resolve) => socket.once('close', () => resolve()))
   t.match(text, /^HTTP\/1\.1 408/, 'answered 408, then closed')
+  t.match(text, /content-type: application\/problem\+json/i)
+  t.match(text, /"code":"request_timeout"/)
+})
+
+t.test('a request that is not HTTP gets a 400 problem document, then the connection closes', async (t) => {
+  const it = await startFaultStack(t)
+  const socket = connect(Number(new URL(it.baseUrl).port), '127.0.0.1')
+  socket.write('NOT HTTP AT ALL\r\n\r\n')
+  let text = ''
+  socket.on('data', (c: Buffer) => (text += c.toString()))
+  await new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  t.match(text, /^HTTP\/1\.1 400/)
+  t.match(text, /"code":"bad_request"/)
 })
