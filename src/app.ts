@@ -9,6 +9,7 @@ import { createSageMakerInferenceRuntime } from './clients/sagemaker-inference-r
 import type { Config } from './config.js'
 import { CLEANUP_FLUSH_MS } from './drain.js'
 import { createCleanupQueue } from './lib/cleanup-queue.js'
+import { describeError } from './lib/describe-error.js'
 import { createStallWatch } from './lib/stall-watch.js'
 import { createMetrics } from './metrics.js'
 import { registerClientWatch } from './routes/client-watch.js'
@@ -138,7 +139,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       metrics.dependencyUp.set({ dependency: name }, ok ? 1 : 0)
       metrics.dependencyCheckSeconds.set({ dependency: name }, seconds)
     },
-    onFailure: (name, err) => logger.warn({ err, dependency: name }, 'dependency check failed'),
+    onChange: (name, state, err) => {
+      if (state === 'ok') logger.info({ dependency: name }, 'dependency reachable again')
+      else logger.warn({ dependency: name, error: describeError(err) }, 'dependency unreachable')
+    },
   })
 
   const app = Fastify({

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { AppError, errors, isAppError } from '../errors.js'
+import { describeError } from '../lib/describe-error.js'
 
 /**
  * The one error handler: every error becomes an RFC 9457 `application/problem+json` document with a
@@ -58,8 +59,13 @@ export function registerErrorHandler(app: FastifyInstance, hooks: ErrorHandlerHo
       return reply.hijack()
     }
     hooks.onProblem?.(problem.code)
-    if (problem.statusCode >= 500) request.log.error({ err, code: problem.code }, 'request failed')
-    else request.log.info({ code: problem.code, status: problem.statusCode, msg: problem.message }, 'request rejected')
+    const summary = { code: problem.code, status: problem.statusCode, detail: problem.message }
+    if (problem.statusCode === 503 || problem.statusCode === 504) {
+      // Expected under load or while a dependency is down (the answer says when to retry): a warning
+      // with the cause in one line, not an error with a stack for every shed request.
+      request.log.warn({ ...summary, ...(problem.cause !== undefined ? { cause: describeError(problem.cause) } : {}) }, 'request failed; retry later')
+    } else if (problem.statusCode >= 500) request.log.error({ err, code: problem.code }, 'request failed')
+    else request.log.info(summary, 'request rejected')
     if (problem.headers !== undefined) void reply.headers(problem.headers)
     // A body we did not read (rejected before or while streaming) is not drained: close the
     // connection after answering instead of reading up to a gigabyte into the void.

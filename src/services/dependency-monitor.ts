@@ -10,7 +10,8 @@ export interface DependencyMonitorOptions {
   intervalMs: number
   timeoutMs: number
   onResult?: (name: string, ok: boolean, seconds: number) => void
-  onFailure?: (name: string, err: unknown) => void
+  /** A dependency became unreachable (with the error) or reachable again: logged once, not every check. */
+  onChange?: (name: string, state: DependencyState, err?: unknown) => void
 }
 
 export interface DependencyMonitor {
@@ -31,15 +32,16 @@ export function createDependencyMonitor(o: DependencyMonitorOptions): Dependency
 
   async function checkOne(name: string, probe: (signal: AbortSignal) => Promise<void>): Promise<void> {
     const started = performance.now()
-    let ok = true
+    let failure: unknown
     try {
       await probe(AbortSignal.timeout(o.timeoutMs))
     } catch (err) {
-      ok = false
-      o.onFailure?.(name, err)
+      failure = err ?? new Error('unreachable')
     }
-    states[name] = ok ? 'ok' : 'unreachable'
-    o.onResult?.(name, ok, (performance.now() - started) / 1000)
+    const state = failure === undefined ? 'ok' : 'unreachable'
+    if (states[name] !== state && (state === 'unreachable' || states[name] === 'unreachable')) o.onChange?.(name, state, failure)
+    states[name] = state
+    o.onResult?.(name, state === 'ok', (performance.now() - started) / 1000)
   }
 
   const check = (): Promise<void> => {
