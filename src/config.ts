@@ -59,7 +59,8 @@ const ENV: Record<string, [Section, string, Kind]> = {
 
 const readers: Record<Kind, z.ZodType> = {
   string: z.string(),
-  number: z.coerce.number(),
+  // An empty variable is a mistake, not 0 (PORT= would otherwise mean a random port).
+  number: z.string().trim().min(1, 'must not be empty').pipe(z.coerce.number()),
   boolean: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
 }
 
@@ -80,7 +81,9 @@ export class ConfigError extends Error {
 }
 
 function issuesOf(error: z.ZodError, where: (path: PropertyKey[]) => string): string[] {
-  return error.issues.map((issue) => `${where(issue.path)}: ${issue.message}`)
+  // A bad record key (a model name) carries its own message one level down.
+  const messageOf = (issue: z.core.$ZodIssue) => (issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message)
+  return error.issues.map((issue) => `${where(issue.path)}: ${messageOf(issue)}`)
 }
 
 function readConfigFile(path: string): unknown {

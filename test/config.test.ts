@@ -86,3 +86,10 @@ t.test('deadlines, limits and the drain have defaults, and take environment vari
   const text = err.problems.join('\n')
   for (const key of ['SAGEGATE_UPLOAD_IDLE_TIMEOUT_MS', 'SAGEGATE_MAX_CONCURRENT_UPLOADS', 'c.yaml: aws.s3AttemptTimeoutMs', 'c.yaml: limits']) t.match(text, key, `names ${key}`)
 })
+
+t.test('an empty number is an error, not 0; a bad model name says why', async (t) => {
+  const err = t.throws(() => loadConfig({ PORT: '', SAGEGATE_CONFIG: 'c.yaml' }, () => ({ models: { Bad_Name: { mode: 'async', endpointName: 'ok', contentTypes: ['video/mp4'], maxBytes: 1 } } }))) as ConfigError
+  const text = err.problems.join('\n')
+  t.match(text, /PORT: must not be empty/)
+  t.match(text, /models\.Bad_Name: model names are lowercase letters/)
+})
