@@ -110,7 +110,7 @@ export function jobRoutes(jobs: JobService, lifecycle: Lifecycle) {
     app.get<{ Params: { id: string } }>('/jobs/:id', async (request, reply) => jobs.getJob(request.params.id, clientGone(request, reply)))
 
     // Declared before the GET so that Fastify does not derive a HEAD from it (which would read the
-    // whole result from S3 only to discard it): headers from one S3 HEAD.
+    // whole result from S3 only to discard it): headers from a HEAD of the output.
     app.head<{ Params: { id: string } }>('/jobs/:id/result', async (request, reply) => {
       const head = await jobs.headResult(request.params.id, request.headers.range, clientGone(request, reply))
       return reply.code(head.statusCode).headers(head.headers).send()

@@ -225,7 +225,7 @@ export function createJobService(deps: JobServiceDeps) {
     return { output: location(record.outputLocation), notCompleted }
   }
 
-  /** Headers of the result (HEAD): one S3 HEAD, no body read. */
+  /** Headers of the result (HEAD): the record, then one HEAD of the output; no result byte is read. */
   async function headResult(id: string, rangeHeader: string | undefined, clientSignal?: AbortSignal): Promise<ResultHead> {
     const d = deadline(deps.readBudgetMs, clientSignal)
     try {
