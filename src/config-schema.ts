@@ -109,9 +109,11 @@ const awsSchema = z.strictObject({
   s3AttemptTimeoutMs: ms(100).default(4_000),
   /**
    * An upload part (each attempt), or a result being read, that makes no progress for this long
-   * fails. Below 6 s: the SDK registers longer socket timeouts only 3 s into an attempt.
+   * fails. Node lets a write that was still draining count as progress once, so a part attempt on a
+   * frozen S3 fails after one to two times this; with 3 attempts an upload fails within about 25 s.
+   * Below 6 s: the SDK registers longer socket timeouts only 3 s into an attempt.
    */
-  s3StallTimeoutMs: ms(100).default(5_000),
+  s3StallTimeoutMs: ms(100).default(4_000),
   /** Every S3 call of one status poll, result read or model listing together, retries included. */
   readBudgetMs: ms(100).default(12_000),
   /** One attempt of InvokeEndpointAsync, up to the response headers (real-time calls use the model's timeoutMs). */

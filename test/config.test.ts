@@ -69,7 +69,7 @@ t.test('deadlines, limits and the drain have defaults, and take environment vari
   const c = loadConfig({})
   t.match(c, {
     server: { headersTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, drainTimeoutMs: 30_000 },
-    aws: { maxAttempts: 3, s3AttemptTimeoutMs: 4000, s3StallTimeoutMs: 5000, readBudgetMs: 12_000, sageMakerAttemptTimeoutMs: 5000, s3MaxSockets: 64, s3UploadMaxSockets: 128 },
+    aws: { maxAttempts: 3, s3AttemptTimeoutMs: 4000, s3StallTimeoutMs: 4000, readBudgetMs: 12_000, sageMakerAttemptTimeoutMs: 5000, s3MaxSockets: 64, s3UploadMaxSockets: 128 },
     upload: { idleTimeoutMs: 30_000 },
     limits: { maxConcurrentUploads: 256 },
   })

@@ -2,7 +2,8 @@
  * Fault benchmark (`npm run bench:faults`, not part of the tests): the figures behind the README's
  * Production section, measured with real processes as `npm start` runs them, default settings:
  *   - S3 frozen (SIGSTOP of the local S3 process): time to an answer for a status poll, a result
- *     read and uploads, and real-time predict latency (healthy vs frozen, past the listing TTL);
+ *     read and uploads (started before the freeze, and streaming when it comes), and real-time
+ *     predict latency (healthy vs frozen, past the listing TTL);
  *   - 20 clients that send 9 MiB each and go silent: the gateway's memory before, while they hang,
  *     and after the idle timeout (the gateway collects garbage every 500 ms here, so the figures are
  *     live memory);
@@ -56,6 +57,27 @@ function silentUpload(url: string, bytes: number): { answer: Promise<number>; de
   const chunk = Buffer.alloc(MiB, 't')
   for (let i = 0; i < bytes / MiB; i++) req.write(chunk)
   return { answer, destroy: () => void req.destroy() }
+}
+
+/** Sends `bytes` at about `bytesPerSecond`, then ends; resolves with the answer's status (0 if none). */
+function slowUpload(url: string, bytes: number, bytesPerSecond: number): Promise<number> {
+  const req = request(url, { method: 'POST', headers: { 'content-type': 'text/plain' } })
+  const answer = new Promise<number>((resolve) => {
+    req.on('response', (res) => (res.resume(), res.on('end', () => resolve(res.statusCode ?? 0))))
+    req.on('error', () => resolve(0))
+  })
+  const chunk = Buffer.alloc(bytesPerSecond / 10, 's')
+  let sent = 0
+  const timer = setInterval(() => {
+    if (req.destroyed || sent >= bytes) {
+      clearInterval(timer)
+      if (!req.destroyed) req.end()
+      return
+    }
+    req.write(chunk)
+    sent += chunk.length
+  }, 100)
+  return answer.finally(() => clearInterval(timer))
 }
 
 async function timed(call: () => Promise<Response>): Promise<{ ms: number; status: number; code?: string }> {
@@ -137,6 +159,17 @@ async function main() {
     const thawed = performance.now()
     await until(async () => (await openUploads()) === 0, 120_000)
     frozen.cleanupAfterThawMs = performance.now() - thawed
+    // An upload already streaming when S3 freezes: from the freeze to the answer.
+    const streaming = slowUpload(`${gw.url}/models/summarize/jobs`, 9 * MiB, 2 * MiB)
+    await until(async () => (await openUploads()) >= 1, 30_000)
+    process.kill(s3Pid, 'SIGSTOP')
+    const frozeAt = performance.now()
+    try {
+      frozen.uploadInFlight = { status: await streaming, msAfterFreeze: performance.now() - frozeAt }
+    } finally {
+      process.kill(s3Pid, 'SIGCONT')
+    }
+    await until(async () => (await openUploads()) === 0, 120_000)
     out.healthyPredict = healthy
     out.frozenS3 = frozen
 
