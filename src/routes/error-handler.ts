@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -105,7 +105,7 @@ export function registerErrorHandler(app: FastifyInstance, hooks: ErrorHandlerHo
  * headersTimeoutMs, a request that is not HTTP): the same problem document, written to the socket,
  * which is then closed. Fastify's own handler answers plain JSON.
  */
-export function clientErrorHandler(log: FastifyInstance['log']) {
+export function clientErrorHandler(log: FastifyBaseLogger) {
   return (err: NodeJS.ErrnoException, socket: Duplex): void => {
     // The client is gone (or never was): nobody to answer.
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) return void socket.destroy()
