@@ -7,11 +7,12 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3'
-import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream'
+import { pipeline, type Readable } from 'node:stream'
 import { errors } from '../errors.js'
 import type { CleanupQueue } from '../lib/cleanup-queue.js'
 import type { S3Location } from '../lib/s3-uri.js'
 import type { StallWatch } from '../lib/stall-watch.js'
+import { ByteCounter } from '../lib/streams.js'
 import type { ObjectBody, ObjectInfo, ObjectStore } from './object-store.js'
 import { isMissing, translateS3Error } from './aws-errors.js'
 import { streamToS3 } from './s3-upload.js'
@@ -29,15 +30,6 @@ export interface S3ObjectStoreOptions {
   cleanup: CleanupQueue
 }
 
-/** Counts the bytes of a streamed body, for the stall watch. */
-class Counter extends Transform {
-  bytes = 0
-  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length
-    callback(null, chunk)
-  }
-}
-
 export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore {
   const { client, cleanup } = options
 
@@ -46,7 +38,7 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
    * buffer is not full) fails it with a 504, instead of leaving the reader waiting for ever.
    */
   function guard(source: Readable): Readable {
-    const counter = new Counter()
+    const counter = new ByteCounter()
     pipeline(source, counter, () => undefined)
     const stop = options.stallWatch.watch({
       progress: () => counter.bytes,
@@ -57,6 +49,28 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
     counter.once('close', stop)
     counter.once('end', stop)
     return counter
+  }
+
+  /** A GetObject, its body as the SDK gives it; undefined when the object does not exist. */
+  async function open(loc: S3Location, range: { start: number; end: number } | undefined, signal: AbortSignal | undefined): Promise<ObjectBody | undefined> {
+    try {
+      const out = await client.send(
+        new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
+        { abortSignal: signal },
+      )
+      return {
+        body: out.Body as Readable,
+        sizeBytes: out.ContentLength ?? 0,
+        contentType: out.ContentType,
+        etag: out.ETag,
+        lastModified: out.LastModified,
+        contentRange: out.ContentRange,
+      }
+    } catch (err) {
+      if (isMissing(err)) return undefined
+      if ((err as { name?: string }).name === 'InvalidRange') throw err
+      throw translateS3Error(err, signal)
+    }
   }
 
   const store: ObjectStore = {
@@ -87,13 +101,14 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
     },
 
     async readText(loc, maxBytes, signal) {
-      const got = await store.get(loc, { range: { start: 0, end: maxBytes - 1 }, ...(signal ? { signal } : {}) }).catch((err: unknown) => {
+      const got = await open(loc, { start: 0, end: maxBytes - 1 }, signal).catch((err: unknown) => {
         // An empty object cannot satisfy a range: read it as empty text.
         if ((err as { name?: string }).name === 'InvalidRange') return 'empty' as const
         throw err
       })
       if (got === 'empty') return ''
       if (got === undefined) return undefined
+      // A small read: the caller's deadline, still attached to the request, bounds it whole.
       const chunks: Buffer[] = []
       try {
         for await (const chunk of got.body) chunks.push(chunk as Buffer)
@@ -104,28 +119,8 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
     },
 
     async get(loc, opts = {}): Promise<ObjectBody | undefined> {
-      try {
-        const out = await client.send(
-          new GetObjectCommand({
-            Bucket: loc.bucket,
-            Key: loc.key,
-            ...(opts.range ? { Range: `bytes=${opts.range.start}-${opts.range.end}` } : {}),
-          }),
-          { abortSignal: opts.signal },
-        )
-        return {
-          body: guard(out.Body as Readable),
-          sizeBytes: out.ContentLength ?? 0,
-          contentType: out.ContentType,
-          etag: out.ETag,
-          lastModified: out.LastModified,
-          contentRange: out.ContentRange,
-        }
-      } catch (err) {
-        if (isMissing(err)) return undefined
-        if ((err as { name?: string }).name === 'InvalidRange') throw err
-        throw translateS3Error(err, opts.signal)
-      }
+      const got = await open(loc, opts.range, opts.signal)
+      return got === undefined ? undefined : { ...got, body: guard(got.body) }
     },
 
     async delete(loc, signal) {

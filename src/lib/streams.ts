@@ -1,11 +1,23 @@
-import { finished, Readable, Transform, type TransformCallback } from 'node:stream'
+import { finished, Readable, Transform, type TransformCallback, type TransformOptions } from 'node:stream'
+
+/** Counts the bytes passing through (a stall watch's progress, an upload's size). */
+export class ByteCounter extends Transform {
+  bytes = 0
+  constructor(options?: TransformOptions) {
+    super(options)
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length
+    callback(null, chunk)
+  }
+}
 
 /**
  * Counts bytes as they pass and fails the stream as soon as the count crosses `maxBytes`, so an
  * oversize upload is stopped at the first byte too many instead of after it has been stored.
  */
-export class ByteLimiter extends Transform {
-  bytes = 0
+export class ByteLimiter extends ByteCounter {
   constructor(
     private readonly maxBytes: number,
     private readonly onLimit: () => Error,
@@ -14,10 +26,11 @@ export class ByteLimiter extends Transform {
     super({ highWaterMark: 1024 * 1024 })
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length
-    if (this.bytes > this.maxBytes) callback(this.onLimit())
-    else callback(null, chunk)
+  override _transform(chunk: Buffer, enc: BufferEncoding, callback: TransformCallback): void {
+    if (this.bytes + chunk.length > this.maxBytes) {
+      this.bytes += chunk.length
+      callback(this.onLimit())
+    } else super._transform(chunk, enc, callback)
   }
 }
 
