@@ -37,8 +37,9 @@ export interface ObjectStore {
   /** Reads at most `maxBytes` of a small object as text; undefined when it does not exist. */
   readText(loc: S3Location, maxBytes: number, signal?: AbortSignal): Promise<string | undefined>
   /**
-   * Opens an object for streaming. The signal bounds the wait for the response headers only; once
-   * the body flows, a body that stops arriving for the stall timeout fails instead (`stalled`).
+   * Opens an object for streaming. The signal stays attached to the body (a deadline must be cleared
+   * once the body flows); a body that stops arriving for the stall timeout while it is read fails
+   * with a 504 `upstream_timeout`.
    */
   get(loc: S3Location, options?: { range?: { start: number; end: number }; signal?: AbortSignal }): Promise<ObjectBody | undefined>
   delete(loc: S3Location, signal?: AbortSignal): Promise<void>

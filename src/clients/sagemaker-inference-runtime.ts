@@ -25,7 +25,7 @@ export interface SageMakerInferenceRuntimeOptions {
    * only what certainly did not start a job. Default: `client`, with its own retries.
    */
   asyncClient?: SageMakerRuntimeClient
-  /** Attempts of InvokeEndpointAsync, the first included. Default 3. */
+  /** With asyncClient: attempts of InvokeEndpointAsync, the first included. Default 3. */
   asyncMaxAttempts?: number
   /** The runtime's base URL, for the reachability probe (the API has no health operation). */
   endpointUrl: string
@@ -95,7 +95,7 @@ export function translateInvokeError(err: unknown): Error {
 /**
  * SageMaker errors → gateway errors (DESIGN.md "Errors"). Throttling, ServiceUnavailable and an
  * unreachable runtime are the caller's to retry (503 + Retry-After), as is a runtime that did not
- * answer within the attempt deadline on any attempt (504 + Retry-After); anything else, including a
+ * answer within the attempt deadline (504 + Retry-After); anything else, including a
  * ValidationError (our configuration or request is wrong, not the client's), is a 502 whose detail is
  * logged, never shown.
  */
