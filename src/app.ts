@@ -129,10 +129,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     onRefused: (reason) => metrics.uploadsRefused.inc({ reason }),
     onDrain: () => metrics.draining.set(1),
   })
-  const probeStore = store
-  const probeRuntime = runtime
+  // Settled (the `let`s above) for the closures below.
+  const objects = store
+  const inference = runtime
   const dependencies = createDependencyMonitor({
-    probes: { storage: (signal) => probeStore.ping(config.storage.bucket, signal), runtime: (signal) => probeRuntime.ping(signal) },
+    probes: { storage: (signal) => objects.ping(config.storage.bucket, signal), runtime: (signal) => inference.ping(signal) },
     intervalMs: DEPENDENCY_CHECK_INTERVAL_MS,
     timeoutMs: DEPENDENCY_CHECK_TIMEOUT_MS,
     onResult: (name, ok, seconds) => {
@@ -179,7 +180,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     dependencies.stop()
     stallWatch.close()
     // Aborts and deletes that S3 could not take yet get one more chance before the clients go.
-    const left = await probeStore.flushCleanup(CLEANUP_FLUSH_MS)
+    const left = await objects.flushCleanup(CLEANUP_FLUSH_MS)
     if (left > 0) logger.error({ pending: left }, 'cleanups still pending at shutdown; the bucket lifecycle rule must remove them')
     cleanup.close()
     for (const close of closers) close()
