@@ -1,5 +1,7 @@
+import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
+import underPressure from '@fastify/under-pressure'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import { randomUUID } from 'node:crypto'
 import pino, { type Logger } from 'pino'
 import { createS3Client, createSageMakerRuntimeClient, sageMakerRuntimeUrl } from './clients/aws.js'
 import type { InferenceRuntime } from './clients/inference-runtime.js'
@@ -10,8 +12,11 @@ import type { Config } from './config.js'
 import { CLEANUP_FLUSH_MS } from './drain.js'
 import { createCleanupQueue } from './lib/cleanup-queue.js'
 import { describeError } from './lib/describe-error.js'
+import { REQUEST_ID_HEADER, requestIdFor } from './lib/request-id.js'
 import { createStallWatch } from './lib/stall-watch.js'
+import { errors } from './errors.js'
 import { createMetrics } from './metrics.js'
+import { createClientUploads, createRequestLimit, registerAccess } from './routes/access.js'
 import { registerClientWatch } from './routes/client-watch.js'
 import { clientErrorHandler, registerErrorHandler } from './routes/error-handler.js'
 import { healthRoutes } from './routes/health.js'
@@ -19,6 +24,8 @@ import { jobRoutes } from './routes/jobs.js'
 import { modelRoutes } from './routes/models.js'
 import { predictRoutes } from './routes/predict.js'
 import { createDependencyMonitor } from './services/dependency-monitor.js'
+import { createIdempotency } from './services/idempotency.js'
+import { anonymousPrincipal, createKeyring, type Keyring } from './services/keyring.js'
 import { createJobService } from './services/job-service.js'
 import { createLifecycle, type Lifecycle } from './services/lifecycle.js'
 import { createModelRegistry, type ModelRegistry } from './services/model-registry.js'
@@ -28,6 +35,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Uploads in flight and the drain state (see drain.ts). */
     lifecycle: Lifecycle
+    /** The API keys; server.ts swaps them on SIGHUP. */
+    keyring: Keyring
   }
 }
 
@@ -44,6 +53,7 @@ export interface AppOverrides {
 /** Secrets must never reach the logs, whatever a serializer or a future log line includes. */
 export const redactPaths = [
   'req.headers.authorization',
+  'req.headers["x-api-key"]',
   'req.headers.cookie',
   'req.headers["x-amz-security-token"]',
   'headers.authorization',
@@ -56,6 +66,25 @@ export const redactPaths = [
 export function createLogger(level: string): Logger {
   return pino({ level, redact: { paths: redactPaths, censor: '[redacted]' } })
 }
+
+/** What a browser page on a configured origin may send, and read back (CORS). */
+const CORS_ALLOWED_HEADERS = ['authorization', 'x-api-key', 'content-type', 'x-custom-attributes', 'x-inference-id', 'idempotency-key', 'x-request-id']
+const CORS_EXPOSED_HEADERS = [
+  'location',
+  'retry-after',
+  'x-request-id',
+  'x-inference-id',
+  'x-invoked-variant',
+  'x-custom-attributes',
+  'idempotent-replayed',
+  'content-disposition',
+  'content-range',
+  'etag',
+  'ratelimit-limit',
+  'ratelimit-remaining',
+  'ratelimit-reset',
+  'www-authenticate',
+]
 
 /** How often S3 and the runtime are checked for /readyz and sagegate_dependency_up. */
 const DEPENDENCY_CHECK_INTERVAL_MS = 10_000
@@ -122,6 +151,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const models =
     overrides.models ??
     createModelRegistry({ models: config.models, multiModelEndpoints: config.multiModelEndpoints, store, logger, listTimeoutMs: aws.readBudgetMs, ...clock })
+  const idempotency = createIdempotency({ store, storage: config.storage, ttlSeconds: config.idempotency.ttlSeconds, readBudgetMs: aws.readBudgetMs, logger, ...clock })
+  const keyring = createKeyring(config.auth.keys)
   const jobs = createJobService({ store, runtime, models, storage: config.storage, logger, readBudgetMs: aws.readBudgetMs, ...clock })
   const lifecycle = createLifecycle({
     maxConcurrentUploads: config.limits.maxConcurrentUploads,
@@ -149,8 +180,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     trustProxy: config.server.trustProxy,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // The client's X-Request-Id only when it is a plain token (lib/request-id.ts), else a fresh UUID.
+    requestIdHeader: false,
+    genReqId: (req) => requestIdFor(req.headers[REQUEST_ID_HEADER]),
     // Uploads of up to 1 GB rightly stream for minutes, and a socket inactivity timeout would also
     // fire while S3 holds the body back: both are off here. A body or response that stalls on the
     // client's side is ended by the client watch (routes/client-watch.ts, upload.idleTimeoutMs);
@@ -168,9 +200,46 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     clientErrorHandler: clientErrorHandler(logger as FastifyBaseLogger),
   })
   app.decorate('lifecycle', lifecycle)
+  app.decorate('keyring', keyring)
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id)
     if (lifecycle.draining) void reply.header('connection', 'close')
+  })
+  // Request hooks run in this order: CORS (so that even a refusal can be read by the page that
+  // asked), load shedding (before any work), then the key check (routes/access.ts).
+  if (config.cors.origins.length > 0) {
+    await app.register(cors, {
+      origin: config.cors.origins,
+      methods: ['GET', 'HEAD', 'POST', 'DELETE'],
+      allowedHeaders: [...CORS_ALLOWED_HEADERS],
+      exposedHeaders: [...CORS_EXPOSED_HEADERS],
+      maxAge: config.cors.maxAgeSeconds,
+      strictPreflight: true,
+    })
+  }
+  if (config.limits.maxEventLoopDelayMs > 0) {
+    await app.register(underPressure, {
+      maxEventLoopDelay: config.limits.maxEventLoopDelayMs,
+      exposeStatusRoute: false,
+      // Health, readiness and metrics still answer: an overloaded replica is alive, and says so.
+      pressureHandler: async (request) => {
+        if (request.routeOptions.config.public === true) return
+        metrics.shed.inc()
+        throw errors.overloaded()
+      },
+    })
+  }
+  registerAccess(app, {
+    keyring,
+    anonymous: anonymousPrincipal({ requestsPerMinute: config.auth.anonymousRequestsPerMinute, maxConcurrentUploads: config.auth.anonymousMaxConcurrentUploads }),
+    onDenied: (reason) => metrics.authFailures.inc({ reason }),
+  })
+  // Helmet's defaults on every HTML page the gateway serves. Model results (which may be HTML) keep
+  // their own stricter headers (services/job-result.ts: CSP sandbox, attachment), so they are skipped.
+  await app.register(helmet, { global: false })
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html') && !reply.hasHeader('content-security-policy')) await reply.helmet()
+    return payload
   })
   app.addHook('onReady', async () => {
     await dependencies.check()
@@ -193,9 +262,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     onClientGone: (route) => metrics.clientDisconnects.inc({ route }),
   })
   registerClientWatch(app, { idleTimeoutMs: config.upload.idleTimeoutMs, stallWatch, onTimeout: (phase) => metrics.clientTimeouts.inc({ phase }) })
-  await app.register(healthRoutes({ lifecycle, dependencies, metrics }))
+  await app.register(healthRoutes({ lifecycle, dependencies, metrics, metricsRequireKey: config.auth.metricsRequireKey }))
   await app.register(modelRoutes(models))
-  await app.register(jobRoutes(jobs, lifecycle))
-  await app.register(predictRoutes(createPredictService({ runtime, models, ...clock })))
+  const limitRequests = await createRequestLimit(app, (key) => metrics.rateLimited.inc({ key }))
+  const clientUploads = createClientUploads()
+  // Model calls and job routes count against the caller's requests per minute.
+  await app.register(async (limited) => {
+    limited.addHook('onRequest', limitRequests)
+    await limited.register(jobRoutes(jobs, lifecycle, clientUploads, idempotency))
+    await limited.register(predictRoutes(createPredictService({ runtime, models, ...clock })))
+  })
   return app
 }

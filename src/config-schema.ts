@@ -140,6 +140,68 @@ const uploadSchema = z.strictObject({
 const limitsSchema = z.strictObject({
   /** Uploads received at once; past it, 503 too_many_uploads before any byte is read. */
   maxConcurrentUploads: z.number().int().min(1).max(100_000).default(256),
+  /**
+   * Load shedding (@fastify/under-pressure): past this event-loop delay, requests other than the
+   * health routes get 503 overloaded with Retry-After. 0 turns it off.
+   */
+  maxEventLoopDelayMs: z.number().int().min(0).max(60_000).default(1_000),
+})
+
+// An id or tenant appears in logs, metrics and S3 keys: a short, safe alphabet.
+const principalName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
+
+/** One API key. Only its SHA-256 is configured; the key itself is never stored, logged or counted by. */
+const apiKeySchema = z.strictObject({
+  /** Appears in logs and metrics (the key itself never does). */
+  id: principalName,
+  /** Jobs belong to a tenant: shared by its keys, a 404 to every other tenant. */
+  tenant: principalName,
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be the hex SHA-256 of the key (64 hex digits)')
+    .transform((s) => s.toLowerCase()),
+  /** Routable model names this key may call, or "*" for all. */
+  models: z.array(z.union([z.literal('*'), z.string().regex(modelNamePattern, 'must be a model name or "*"')])).min(1).default(['*']),
+  /** Requests per minute on model calls and job routes; absent means no per-key limit. */
+  requestsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+  /** Uploads this key may run at once; absent means only the gateway's own cap. */
+  maxConcurrentUploads: z.number().int().min(1).max(100_000).optional(),
+})
+
+const authSchema = z
+  .strictObject({
+    keys: z.array(apiKeySchema).default([]),
+    /** With no keys, a deployment outside the local stack refuses to start unless this says so. */
+    anonymous: z.boolean().default(false),
+    /** Anonymous clients (no keys configured), per client IP: requests per minute and uploads at once. */
+    anonymousRequestsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+    anonymousMaxConcurrentUploads: z.number().int().min(1).max(100_000).optional(),
+    /** /metrics answers only with a valid key (any key). */
+    metricsRequireKey: z.boolean().default(false),
+  })
+  .superRefine((auth, ctx) => {
+    const seen = { id: new Set<string>(), sha256: new Set<string>() }
+    auth.keys.forEach((key, i) => {
+      for (const field of ['id', 'sha256'] as const) {
+        if (seen[field].has(key[field])) ctx.addIssue({ code: 'custom', path: ['keys', i, field], message: `duplicate ${field}: every key needs its own` })
+        seen[field].add(key[field])
+      }
+    })
+  })
+
+// A browser's Origin: scheme, host and port only, no path.
+const origin = z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?$/, 'must be an origin such as https://app.example.com (no path, no trailing "/")')
+
+const corsSchema = z.strictObject({
+  /** Browser origins allowed to call the API; empty means no CORS headers at all. */
+  origins: z.array(origin).default([]),
+  /** How long a browser may cache a preflight answer. */
+  maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
+})
+
+const idempotencySchema = z.strictObject({
+  /** How long an Idempotency-Key is remembered (S3 objects next to the jobs; a lifecycle rule may remove them after). */
+  ttlSeconds: z.number().int().min(60).max(7 * 86_400).default(86_400),
 })
 
 const localSchema = z.strictObject({
@@ -158,6 +220,7 @@ export const configSections = {
   upload: uploadSchema,
   limits: limitsSchema,
   local: localSchema,
+  auth: authSchema,
 }
 
 /** The configuration file; with the defaults filled in, the whole configuration before the environment. */
@@ -168,6 +231,9 @@ export const configSchema = z.strictObject({
   upload: uploadSchema.prefault({}),
   limits: limitsSchema.prefault({}),
   local: localSchema.prefault({}),
+  auth: authSchema.prefault({}),
+  cors: corsSchema.prefault({}),
+  idempotency: idempotencySchema.prefault({}),
   models: z.record(z.string().regex(modelNamePattern, 'model names are lowercase letters, digits, ".", "_" and "-"'), modelSchema).default({}),
   multiModelEndpoints: z.record(z.string().regex(endpointNamePattern, 'must be a SageMaker endpoint name'), multiModelEndpointSchema).default({}),
 })
@@ -175,5 +241,6 @@ export const configSchema = z.strictObject({
 export type ModelConfig = z.infer<typeof modelSchema>
 export type AsyncModelConfig = z.infer<typeof asyncModelSchema>
 export type RealtimeModelConfig = z.infer<typeof realtimeModelSchema>
+export type ApiKeyConfig = z.infer<typeof apiKeySchema>
 export type MultiModelEndpointConfig = z.infer<typeof multiModelEndpointSchema>
 export const MODEL_NAME_PATTERN = modelNamePattern

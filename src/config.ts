@@ -6,6 +6,7 @@ import { configSchema, configSections } from './config-schema.js'
 
 export {
   MODEL_NAME_PATTERN,
+  type ApiKeyConfig,
   modelSchema,
   type AsyncModelConfig,
   type ModelConfig,
@@ -51,6 +52,9 @@ const ENV: Record<string, [Section, string, Kind]> = {
   SAGEGATE_UPLOAD_QUEUE_SIZE: ['upload', 'queueSize', 'number'],
   SAGEGATE_UPLOAD_IDLE_TIMEOUT_MS: ['upload', 'idleTimeoutMs', 'number'],
   SAGEGATE_MAX_CONCURRENT_UPLOADS: ['limits', 'maxConcurrentUploads', 'number'],
+  SAGEGATE_MAX_EVENT_LOOP_DELAY_MS: ['limits', 'maxEventLoopDelayMs', 'number'],
+  SAGEGATE_ANONYMOUS: ['auth', 'anonymous', 'boolean'],
+  SAGEGATE_METRICS_REQUIRE_KEY: ['auth', 'metricsRequireKey', 'boolean'],
   SAGEGATE_LOCAL: ['local', 'enabled', 'boolean'],
   SAGEGATE_DATA_DIR: ['local', 'dataDir', 'string'],
   LOCAL_S3_PORT: ['local', 's3Port', 'number'],
@@ -131,6 +135,12 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
       production && c.local.enabled === undefined
         ? 'storage.bucket (SAGEGATE_BUCKET): required in production (NODE_ENV=production); set SAGEGATE_LOCAL=true to run the embedded local stack instead'
         : 'storage.bucket (SAGEGATE_BUCKET): required when the local stack is disabled',
+    ])
+  }
+  // Closed by default: a gateway reachable by others must not run every model for anyone by accident.
+  if (!localEnabled && c.auth.keys.length === 0 && !c.auth.anonymous) {
+    throw new ConfigError([
+      'auth.keys: no API keys configured; add keys to the SAGEGATE_CONFIG file, or set auth.anonymous: true (SAGEGATE_ANONYMOUS=true) to run open on purpose',
     ])
   }
   return {

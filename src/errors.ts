@@ -75,6 +75,32 @@ export const errors = {
     new AppError('shutting_down', 503, 'This gateway instance is shutting down; retry (another instance will answer).', {
       headers: { 'retry-after': '1', connection: 'close' },
     }),
+  /** RFC 6750 §3: the challenge says a key is needed; `invalid_token` when one was sent but is not known. */
+  unauthorized: (presented: boolean) =>
+    new AppError('unauthorized', 401, presented ? 'The API key is not valid.' : 'An API key is required: send "Authorization: Bearer <key>" or "X-Api-Key: <key>".', {
+      headers: { 'www-authenticate': presented ? 'Bearer realm="sagegate", error="invalid_token"' : 'Bearer realm="sagegate"' },
+    }),
+  modelNotAllowed: (name: string) => new AppError('model_not_allowed', 403, `This API key may not use the model "${name}".`),
+  rateLimited: (retryAfterSeconds: number, perMinute: number) =>
+    new AppError('rate_limited', 429, `Too many requests for this API key (${perMinute} per minute); retry in ${retryAfterSeconds} s.`, {
+      headers: { 'retry-after': String(retryAfterSeconds) },
+      details: { requestsPerMinute: perMinute },
+    }),
+  /** This client's own cap on uploads at once (the gateway's capacity is the 503 tooManyUploads). */
+  tooManyClientUploads: (max: number) =>
+    new AppError('too_many_uploads', 429, `This API key already has ${max} uploads in progress; retry when one ends.`, {
+      headers: { 'retry-after': '5' },
+      details: { maxConcurrentUploads: max },
+    }),
+  overloaded: () => new AppError('overloaded', 503, 'The gateway is overloaded; retry shortly.', { headers: { 'retry-after': '5' } }),
+  invalidIdempotencyKey: () =>
+    new AppError('invalid_idempotency_key', 400, 'The Idempotency-Key must be 1-255 printable ASCII characters, sent once.'),
+  idempotencyKeyReused: (why: string) =>
+    new AppError('idempotency_key_reused', 422, `This Idempotency-Key was used for a different request (${why}); use a new key.`),
+  idempotencyKeyInUse: () =>
+    new AppError('idempotency_key_in_use', 409, 'A request with this Idempotency-Key is still in progress; retry once it has finished.', {
+      headers: { 'retry-after': '5' },
+    }),
   corruptJobRecord: (cause?: unknown) => new AppError('corrupt_job_record', 500, 'The job record is unreadable.', { cause }),
   upstreamTimeout: (service: string, retryAfterSeconds: number, cause?: unknown) =>
     new AppError('upstream_timeout', 504, `${service} did not answer in time; retry later.`, {

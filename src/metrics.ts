@@ -53,6 +53,19 @@ export function createMetrics() {
       labelNames: ['dependency'],
       registers: [registry],
     }),
+    authFailures: new Counter({
+      name: 'sagegate_auth_failures_total',
+      help: 'Requests refused by key checking: missing_key, invalid_key, model_not_allowed.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'sagegate_rate_limited_total',
+      help: 'Requests refused (429) by a per-client request limit, by key id ("anonymous" for clients limited by address).',
+      labelNames: ['key'],
+      registers: [registry],
+    }),
+    shed: new Counter({ name: 'sagegate_shed_total', help: 'Requests refused (503 overloaded) while the event loop was saturated.', registers: [registry] }),
     draining: new Gauge({ name: 'sagegate_draining', help: '1 while the gateway drains (SIGTERM).', registers: [registry] }),
     cleanupPending: new Gauge({
       name: 'sagegate_cleanup_pending',

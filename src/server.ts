@@ -4,6 +4,8 @@ import { ConfigError, loadConfig, type Config } from './config.js'
 import { drain, SHUTDOWN_OVERHEAD_MS } from './drain.js'
 import { localModels, localMultiModelEndpoints } from './local/defaults.js'
 import { startLocalStack, writeLocalJson, type LocalStack } from './local/stack.js'
+import type { Keyring } from './services/keyring.js'
+import type { Logger } from 'pino'
 
 
 /** The only file that reads process.env and listens. */
@@ -48,6 +50,8 @@ async function main(): Promise<void> {
     {
       // Past the drain, the upload aborts, the cleanup flush and the local stack's stop: exit 1.
       delay: config.server.drainTimeoutMs + SHUTDOWN_OVERHEAD_MS,
+      // SIGHUP reloads the API keys (below), it does not stop the gateway.
+      skip: ['SIGHUP'],
       logger: { error: (message: unknown) => logger.error({ detail: message }, 'shutdown') },
     },
     async ({ signal, err }) => {
@@ -57,6 +61,8 @@ async function main(): Promise<void> {
       await stack?.close()
     },
   )
+  // Key rotation without a restart: SIGHUP reads the configuration file again and swaps the keys.
+  process.on('SIGHUP', () => reloadKeys(app.keyring, logger))
   const address = await app.listen({ host: config.server.host, port: config.server.port })
 
   if (stack !== undefined) {
@@ -64,6 +70,27 @@ async function main(): Promise<void> {
     logger.info({ s3: stack.s3.endpoint, sagemaker: stack.sagemaker.endpoint, localJson }, 'local stack running')
   }
   logger.info({ gateway: address, models: Object.keys(config.models) }, `sagegate listening on ${address}`)
+  if (!app.keyring.closed) logger.warn('no API keys configured (auth.keys): the gateway is open to anyone who can reach it')
+  else logger.info({ keys: app.keyring.size }, 'API keys required')
+}
+
+/**
+ * Swaps the API keys for those of the configuration as it is now. Only the keys change (other
+ * settings need a restart). A file that no longer loads, or that would leave a closed gateway with
+ * no keys at all (open to everyone), is refused and the current keys stay.
+ */
+function reloadKeys(keyring: Keyring, logger: Logger): void {
+  try {
+    const next = loadConfig(process.env).auth.keys
+    if (keyring.closed && next.length === 0) {
+      logger.error('SIGHUP: the configuration has no API keys any more; keeping the current keys (restart to run open)')
+      return
+    }
+    keyring.replace(next)
+    logger.info({ keys: next.map((k) => k.id) }, 'SIGHUP: API keys reloaded')
+  } catch (err) {
+    logger.error({ problems: err instanceof ConfigError ? err.problems : String(err) }, 'SIGHUP: the configuration is invalid; keeping the current keys')
+  }
 }
 
 main().catch((err: unknown) => {

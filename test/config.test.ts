@@ -10,7 +10,7 @@ t.test('defaults: the local stack when nothing points at AWS', async (t) => {
 })
 
 t.test('a bucket means AWS mode unless the local stack is asked for', async (t) => {
-  t.equal(loadConfig({ SAGEGATE_BUCKET: 'my-bucket' }).local.enabled, false)
+  t.equal(loadConfig({ SAGEGATE_BUCKET: 'my-bucket', SAGEGATE_ANONYMOUS: 'true' }).local.enabled, false)
   t.equal(loadConfig({ SAGEGATE_BUCKET: 'my-bucket', SAGEGATE_LOCAL: 'true' }).local.enabled, true)
 })
 
@@ -18,6 +18,7 @@ t.test('the file is read and environment variables win over it', async (t) => {
   const file = {
     server: { port: 4000, logLevel: 'debug' },
     storage: { bucket: 'from-file', prefix: 'p/' },
+    auth: { anonymous: true },
     models: { clip: { mode: 'async', endpointName: 'clip-ep', contentTypes: ['Video/MP4'], maxBytes: 100 } },
   }
   const c = loadConfig({ SAGEGATE_CONFIG: 'x.yaml', PORT: '5000' }, () => file)
@@ -57,7 +58,7 @@ t.test('production never falls back to the embedded local stack', async (t) => {
   const err = t.throws(() => loadConfig({ NODE_ENV: 'production' })) as ConfigError
   t.match(err.problems[0], /SAGEGATE_BUCKET.*required in production.*SAGEGATE_LOCAL=true/)
   t.equal(loadConfig({ NODE_ENV: 'production', SAGEGATE_LOCAL: 'true' }).local.enabled, true, 'unless asked for')
-  t.equal(loadConfig({ NODE_ENV: 'production', SAGEGATE_BUCKET: 'my-bucket' }).local.enabled, false)
+  t.equal(loadConfig({ NODE_ENV: 'production', SAGEGATE_BUCKET: 'my-bucket', SAGEGATE_ANONYMOUS: 'true' }).local.enabled, false)
 })
 
 t.test('an AWS endpoint without a bucket is a configuration error, not the local stack', async (t) => {
@@ -92,4 +93,34 @@ t.test('an empty number is an error, not 0; a bad model name says why', async (t
   const text = err.problems.join('\n')
   t.match(text, /PORT: must not be empty/)
   t.match(text, /models\.Bad_Name: model names are lowercase letters/)
+})
+
+const HASH = 'a'.repeat(64)
+
+t.test('outside the local stack, a gateway with no API keys refuses to start unless told to run open', async (t) => {
+  const err = t.throws(() => loadConfig({ SAGEGATE_BUCKET: 'my-bucket' })) as ConfigError
+  t.match(err.problems.join('\n'), /auth\.keys: no API keys configured.*auth\.anonymous: true \(SAGEGATE_ANONYMOUS=true\)/)
+  t.equal(loadConfig({ SAGEGATE_BUCKET: 'my-bucket', SAGEGATE_ANONYMOUS: 'true' }).auth.anonymous, true)
+  const keyed = loadConfig({ SAGEGATE_BUCKET: 'my-bucket', SAGEGATE_CONFIG: 'c.yaml' }, () => ({ auth: { keys: [{ id: 'web', tenant: 'acme', sha256: HASH.toUpperCase() }] } }))
+  t.match(keyed.auth.keys[0], { id: 'web', tenant: 'acme', sha256: HASH, models: ['*'] }, 'hash lowercased, all models by default')
+  t.equal(loadConfig({}).auth.keys.length, 0, 'the local stack runs open')
+})
+
+t.test('auth and cors problems are all named at once', async (t) => {
+  const err = t.throws(() =>
+    loadConfig({ SAGEGATE_CONFIG: 'c.yaml' }, () => ({
+      auth: {
+        keys: [
+          { id: 'web', tenant: 'acme', sha256: 'not-hex' },
+          { id: 'web', tenant: 'a b', sha256: HASH, models: [] },
+          { id: 'other', tenant: 'acme', sha256: HASH, requestsPerMinute: 0, key: 'plain' },
+        ],
+      },
+      cors: { origins: ['https://app.example.com/', '*'] },
+    })),
+  ) as ConfigError
+  const text = err.problems.join('\n')
+  for (const path of ['auth.keys.0.sha256', 'auth.keys.1.id', 'auth.keys.1.tenant', 'auth.keys.1.models', 'auth.keys.2.sha256', 'auth.keys.2.requestsPerMinute', 'auth.keys.2', 'cors.origins.0', 'cors.origins.1']) {
+    t.match(text, `c.yaml: ${path}:`, `names ${path}`)
+  }
 })

@@ -32,7 +32,7 @@ t.test("the app's routes and the spec's paths agree", async (t) => {
     // Fastify answers HEAD for every GET by itself; the spec documents only HEADs of their own.
     if ('get' in item) fromSpec.add(`HEAD ${path}`)
   }
-  const app = await buildApp(loadConfig({ SAGEGATE_BUCKET: 'test-bucket' }), { store: new MemoryStore(), runtime: new FakeRuntime(), logger: pino({ level: 'silent' }) })
+  const app = await buildApp(loadConfig({ SAGEGATE_BUCKET: 'test-bucket', SAGEGATE_ANONYMOUS: 'true' }), { store: new MemoryStore(), runtime: new FakeRuntime(), logger: pino({ level: 'silent' }) })
   t.teardown(() => app.close())
   await app.ready()
   const fromApp = routesOf(app.printRoutes({ commonPrefix: false }))
@@ -47,5 +47,21 @@ t.test('every problem code the code can produce is in the spec', async (t) => {
   for (const file of sources) {
     const text = await readFile(new URL(file, import.meta.url), 'utf8')
     for (const m of text.matchAll(/(?:AppError\(|\[)'([a-z_]+)'/g)) t.ok(codes.has(m[1]!), `${m[1]} (${file}) is documented`)
+  }
+})
+
+t.test('every route needs a key unless the spec says it is public, and documents the 401', async (t) => {
+  const spec = parse(await readFile(specPath, 'utf8')) as {
+    security: unknown[]
+    paths: Record<string, Record<string, { security?: unknown[]; responses?: Record<string, unknown> }>>
+  }
+  t.same(spec.security, [{ bearer: [] }, { apiKey: [] }])
+  const open = ['/healthz', '/readyz', '/metrics']
+  for (const [path, item] of Object.entries(spec.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (method === 'parameters') continue
+      if (open.includes(path)) t.ok(op.security !== undefined && (op.security.length === 0 || op.security.some((s) => Object.keys(s as object).length === 0)), `${method} ${path} is open`)
+      else t.ok(op.responses?.['401'] !== undefined && op.security === undefined, `${method} ${path} needs a key`)
+    }
   }
 })

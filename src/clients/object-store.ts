@@ -33,9 +33,17 @@ export interface ObjectStore {
    */
   upload(loc: S3Location, body: Readable, options: StreamUploadOptions): Promise<void>
   putSmall(loc: S3Location, body: string | Buffer, contentType: string, signal?: AbortSignal): Promise<void>
+  /**
+   * A conditional write (S3 conditional writes): only if no object exists (`ifNoneMatch: '*'`) or
+   * only over the version with that ETag (`ifMatch`). Resolves with the new ETag, or undefined when
+   * the condition did not hold (412, or 409 for a concurrent conditional write).
+   */
+  putIf(loc: S3Location, body: string | Buffer, contentType: string, condition: { ifNoneMatch: '*' } | { ifMatch: string }, signal?: AbortSignal): Promise<string | undefined>
   head(loc: S3Location, signal?: AbortSignal): Promise<ObjectInfo | undefined>
   /** Reads at most `maxBytes` of a small object as text; undefined when it does not exist. */
   readText(loc: S3Location, maxBytes: number, signal?: AbortSignal): Promise<string | undefined>
+  /** readText with the object's ETag (for a conditional write over it). */
+  readSmall(loc: S3Location, maxBytes: number, signal?: AbortSignal): Promise<{ text: string; etag: string | undefined } | undefined>
   /**
    * Opens an object for streaming. The signal stays attached to the body (a deadline must be cleared
    * once the body flows); a body that stops arriving for the stall timeout while it is read fails

@@ -90,6 +90,27 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
       }
     },
 
+    async putIf(loc, body, contentType, condition, signal) {
+      try {
+        const out = await client.send(
+          new PutObjectCommand({
+            Bucket: loc.bucket,
+            Key: loc.key,
+            Body: body,
+            ContentType: contentType,
+            ...('ifNoneMatch' in condition ? { IfNoneMatch: condition.ifNoneMatch } : { IfMatch: condition.ifMatch }),
+          }),
+          { abortSignal: signal },
+        )
+        return out.ETag ?? ''
+      } catch (err) {
+        // 412 PreconditionFailed; 409 ConditionalRequestConflict: another conditional write won the race.
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+        if (status === 412 || status === 409) return undefined
+        throw translateS3Error(err, signal)
+      }
+    },
+
     async head(loc, signal): Promise<ObjectInfo | undefined> {
       try {
         const out = await client.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: signal })
@@ -101,12 +122,16 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
     },
 
     async readText(loc, maxBytes, signal) {
+      return (await store.readSmall(loc, maxBytes, signal))?.text
+    },
+
+    async readSmall(loc, maxBytes, signal) {
       const got = await open(loc, { start: 0, end: maxBytes - 1 }, signal).catch((err: unknown) => {
         // An empty object cannot satisfy a range: read it as empty text.
         if ((err as { name?: string }).name === 'InvalidRange') return 'empty' as const
         throw err
       })
-      if (got === 'empty') return ''
+      if (got === 'empty') return { text: '', etag: undefined }
       if (got === undefined) return undefined
       // A small read: the caller's deadline, still attached to the request, bounds it whole.
       const chunks: Buffer[] = []
@@ -115,7 +140,7 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
       } catch (err) {
         throw translateS3Error(err, signal)
       }
-      return Buffer.concat(chunks).toString('utf8')
+      return { text: Buffer.concat(chunks).toString('utf8'), etag: got.etag }
     },
 
     async get(loc, opts = {}): Promise<ObjectBody | undefined> {

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-sagemaker-runtime'
 import { AppError, errors } from '../errors.js'
 import { sleep } from '../lib/sleep.js'
+import { clipText } from '../lib/untrusted-text.js'
 import { isNetworkFailure } from './aws-errors.js'
 import type {
   AsyncInvocation,
@@ -48,8 +49,7 @@ export class ModelNotReadyError extends AppError {
   }
 }
 
-const MAX_MODEL_MESSAGE = 2000
-const clip = (s: string | undefined) => (s === undefined ? undefined : s.length > MAX_MODEL_MESSAGE ? `${s.slice(0, MAX_MODEL_MESSAGE)}…` : s)
+const clip = (s: string | undefined) => (s === undefined ? undefined : clipText(s))
 
 /**
  * Real-time errors → gateway errors (issue #3): the model rejected the input (ModelError with a 4xx

@@ -7,6 +7,8 @@ export interface HealthDeps {
   lifecycle: Lifecycle
   dependencies: DependencyMonitor
   metrics: Metrics
+  /** /metrics needs a key (auth.metricsRequireKey). */
+  metricsRequireKey: boolean
 }
 
 /**
@@ -21,9 +23,10 @@ const REFRESH_AFTER_MS = 2_000
 
 export function healthRoutes(deps: HealthDeps) {
   return async (app: FastifyInstance) => {
-    app.get('/healthz', async () => ({ status: 'ok' }))
+    // Open to everyone (routes/access.ts): probes carry no key.
+    app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }))
 
-    app.get('/readyz', async (_request, reply) => {
+    app.get('/readyz', { config: { public: true } }, async (_request, reply) => {
       const checks = deps.dependencies.snapshot()
       // The answer never waits; a probe that comes often keeps the details fresh for the next one.
       deps.dependencies.refreshIfOlderThan(REFRESH_AFTER_MS)
@@ -31,7 +34,7 @@ export function healthRoutes(deps: HealthDeps) {
       return { status: 'ready', checks }
     })
 
-    app.get('/metrics', async (_request, reply) => {
+    app.get('/metrics', { config: { public: !deps.metricsRequireKey } }, async (_request, reply) => {
       return reply.type(deps.metrics.contentType).send(await deps.metrics.text())
     })
   }

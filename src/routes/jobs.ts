@@ -2,8 +2,11 @@ import multipart, { type MultipartFile, type Multipart } from '@fastify/multipar
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
 import { errors } from '../errors.js'
+import { resultConditions } from '../services/job-result.js'
 import type { JobService } from '../services/job-service.js'
-import type { Lifecycle } from '../services/lifecycle.js'
+import { idempotencyKeyOf, type Idempotency } from '../services/idempotency.js'
+import type { Lifecycle, UploadLease } from '../services/lifecycle.js'
+import type { ClientUploads } from './access.js'
 import { bodyIdleSignal } from './client-watch.js'
 import { abortable, clientGone, continueIfExpected, CUSTOM_ATTRIBUTES_HEADER } from './http.js'
 
@@ -78,7 +81,10 @@ function rawUpload(request: FastifyRequest): Upload {
   }
 }
 
-export function jobRoutes(jobs: JobService, lifecycle: Lifecycle) {
+/** Stripe's header: this answer is the one the first request with this Idempotency-Key got. */
+const REPLAYED_HEADER = 'idempotent-replayed'
+
+export function jobRoutes(jobs: JobService, lifecycle: Lifecycle, clientUploads: ClientUploads, idempotency: Idempotency) {
   return async (app: FastifyInstance) => {
     // Bodies are streams here: no parser may read them. multipart/form-data gets the multipart
     // parser (which also reads nothing until asked); everything else is passed through untouched.
@@ -88,9 +94,22 @@ export function jobRoutes(jobs: JobService, lifecycle: Lifecycle) {
 
     app.post<{ Params: { name: string } }>('/models/:name/jobs', async (request, reply) => {
       const model = await jobs.asyncModel(request.params.name)
-      // Before any byte is read (and before 100 Continue): the gateway's capacity, or a drain.
-      const lease = lifecycle.acquireUpload()
+      const { tenant, keyId } = request.principal
+      const key = idempotencyKeyOf(request.headers['idempotency-key'])
+      const length = request.headers['content-length']
+      const claim = key === undefined ? undefined : await idempotency.claim({ tenant, key, model: model.name, ...(length !== undefined ? { requestBytes: Number(length) } : {}) }, clientGone(request, reply))
+      if (claim?.kind === 'replay') {
+        // The same job again, its body not read (and not stored again): close rather than drain it.
+        if (!request.raw.complete) void reply.header('connection', 'close')
+        const job = await jobs.getJob(claim.jobId, tenant, clientGone(request, reply))
+        return reply.code(200).header('location', job.links.self).header(REPLAYED_HEADER, 'true').send(job)
+      }
+      let lease: UploadLease | undefined
+      let releaseClientSlot: (() => void) | undefined
       try {
+        // Before any byte is read (and before 100 Continue): this client's cap, the gateway's capacity, a drain.
+        releaseClientSlot = clientUploads.acquire(request)
+        lease = lifecycle.acquireUpload()
         const idle = bodyIdleSignal(request)
         const signal = AbortSignal.any([clientGone(request, reply), lease.signal, ...(idle ? [idle] : [])])
         let upload: Upload
@@ -100,24 +119,30 @@ export function jobRoutes(jobs: JobService, lifecycle: Lifecycle) {
         } else {
           upload = rawUpload(request)
         }
-        const job = await jobs.createJob({ model, signal, ...upload, beforeRead: () => continueIfExpected(request, reply) })
+        const job = await jobs.createJob({ model, signal, ...upload, owner: { tenant, keyId }, beforeRead: () => continueIfExpected(request, reply) })
+        await claim?.finish(job.id)
         return reply.code(202).header('location', job.links.self).send(job)
+      } catch (err) {
+        await claim?.release()
+        throw err
       } finally {
-        lease.release()
+        lease?.release()
+        releaseClientSlot?.()
       }
     })
 
-    app.get<{ Params: { id: string } }>('/jobs/:id', async (request, reply) => jobs.getJob(request.params.id, clientGone(request, reply)))
+    app.get<{ Params: { id: string } }>('/jobs/:id', async (request, reply) => jobs.getJob(request.params.id, request.principal.tenant, clientGone(request, reply)))
 
     // Declared before the GET so that Fastify does not derive a HEAD from it (which would read the
     // whole result from S3 only to discard it): headers from a HEAD of the output.
     app.head<{ Params: { id: string } }>('/jobs/:id/result', async (request, reply) => {
-      const head = await jobs.headResult(request.params.id, request.headers.range, clientGone(request, reply))
+      const head = await jobs.headResult(request.params.id, request.principal.tenant, resultConditions(request.headers), clientGone(request, reply))
       return reply.code(head.statusCode).headers(head.headers).send()
     })
 
+    // 200 (or 206, or 304 with no body) with the headers that keep a browser from running the output.
     app.get<{ Params: { id: string } }>('/jobs/:id/result', async (request, reply) => {
-      const result = await jobs.openResult(request.params.id, request.headers.range, clientGone(request, reply))
+      const result = await jobs.openResult(request.params.id, request.principal.tenant, resultConditions(request.headers), clientGone(request, reply))
       return reply.code(result.statusCode).headers(result.headers).send(result.body)
     })
   }

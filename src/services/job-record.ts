@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { logSafeText } from '../lib/untrusted-text.js'
+import { ANONYMOUS_TENANT } from './keyring.js'
 
 /**
  * The job record: a small JSON object written once to S3 next to the job's input. Status is never
@@ -21,9 +23,15 @@ export const jobRecordSchema = z.object({
   accept: z.string().optional(),
   ttlSeconds: z.number().int(),
   invocationTimeoutSeconds: z.number().int(),
+  /** Who made the job; records written before tenants existed have none (the anonymous tenant's). */
+  owner: z.object({ tenant: z.string(), keyId: z.string() }).optional(),
 })
 
 export type JobRecord = z.infer<typeof jobRecordSchema>
+export type JobOwner = NonNullable<JobRecord['owner']>
+
+/** The tenant a job belongs to. */
+export const tenantOf = (r: JobRecord): string => r.owner?.tenant ?? ANONYMOUS_TENANT
 
 export type JobStatus = 'in_progress' | 'completed' | 'failed' | 'expired'
 
@@ -50,11 +58,37 @@ export const deadlineMs = (r: JobRecord): number =>
   Date.parse(r.createdAt) + (r.ttlSeconds + r.invocationTimeoutSeconds + 60) * 1000
 
 /**
- * Reads a failure object. The model's own error body is kept as the message (trimmed); the local
- * runtime's expiry marker (`errorCode: "RequestExpired"`, sagemaker-notes: expiry is "unconfirmed"
- * in AWS) makes the job `expired` rather than `failed`.
+ * What a failed or expired job tells its client: a stable code and a fixed summary for it. The
+ * model's own error text may hold internals (paths, stack traces, pieces of inputs), so, as for a
+ * real-time 5xx (translateInvokeError), it is logged by the caller and never sent. The codes other
+ * than ModelError are the ones the local runtime writes itself (local/runtime/failure-bodies.ts).
  */
-export function describeFailure(body: string): { expired: boolean; code: string; message: string } {
+export const FAILURE_SUMMARIES = {
+  ModelError: 'The model failed to process the input.',
+  RequestExpired: 'The request expired in the queue before the model processed it.',
+  InvocationTimeout: 'The model did not finish within the invocation timeout.',
+  InputDownloadFailed: 'The model could not read the job input.',
+  ModelInvocationFailed: 'The model could not be invoked.',
+} as const
+
+export type FailureCode = keyof typeof FAILURE_SUMMARIES
+
+export interface Failure {
+  /** The runtime's expiry marker (`errorCode: "RequestExpired"`; sagemaker-notes: expiry is "unconfirmed" in AWS). */
+  expired: boolean
+  code: FailureCode
+  /** The fixed summary of `code`: what the client is told. */
+  message: string
+  /** For the log only: the model's text, control characters removed, clipped. */
+  modelMessage: string
+  /** For the log only: an errorCode in the body that is not one of ours (the client sees ModelError). */
+  modelErrorCode?: string
+}
+
+const isFailureCode = (code: string | undefined): code is FailureCode => code !== undefined && Object.hasOwn(FAILURE_SUMMARIES, code)
+
+/** Reads a failure object: the container's error body as it answered, or the runtime's own JSON. */
+export function describeFailure(body: string): Failure {
   let parsed: unknown
   try {
     parsed = JSON.parse(body)
@@ -63,7 +97,14 @@ export function describeFailure(body: string): { expired: boolean; code: string;
   }
   const o = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined)
-  const code = str(o.errorCode) ?? str(o.ErrorCode) ?? 'ModelError'
-  const message = str(o.errorMessage) ?? str(o.message) ?? str(o.Message) ?? str(o.error) ?? (body.trim() || 'The model failed.')
-  return { expired: code === 'RequestExpired', code, message: message.length > 2000 ? `${message.slice(0, 2000)}…` : message }
+  const rawCode = str(o.errorCode) ?? str(o.ErrorCode)
+  const code = isFailureCode(rawCode) ? rawCode : 'ModelError'
+  const text = str(o.errorMessage) ?? str(o.message) ?? str(o.Message) ?? str(o.error) ?? body
+  return {
+    expired: code === 'RequestExpired',
+    code,
+    message: FAILURE_SUMMARIES[code],
+    modelMessage: logSafeText(text) || '(empty)',
+    ...(rawCode !== undefined && !isFailureCode(rawCode) ? { modelErrorCode: logSafeText(rawCode, 100) } : {}),
+  }
 }

@@ -2,18 +2,18 @@ import type { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import type { AsyncModelConfig } from '../config.js'
 import type { InferenceRuntime } from '../clients/inference-runtime.js'
-import type { ObjectInfo, ObjectStore } from '../clients/object-store.js'
+import type { ObjectStore } from '../clients/object-store.js'
 import { AppError, errors } from '../errors.js'
 import { checkCustomAttributes } from '../lib/custom-attributes.js'
 import { deadline } from '../lib/deadline.js'
 import { isJobId, newJobId } from '../lib/ids.js'
 import { isAcceptedType, parseMediaType } from '../lib/media-type.js'
-import { parseRange, type RangeResult } from '../lib/range.js'
 import { formatS3Uri, parseS3Uri, type S3Location } from '../lib/s3-uri.js'
 import { matchesSignature, SNIFF_BYTES } from '../lib/sniff.js'
 import { Lru } from '../lib/lru.js'
 import { limitBody, peek, type ByteLimiter } from '../lib/streams.js'
-import { deadlineMs, describeFailure, jobKeys, jobRecordSchema, type JobRecord, type JobView } from './job-record.js'
+import { deadlineMs, describeFailure, jobKeys, jobRecordSchema, tenantOf, type JobOwner, type JobRecord, type JobView } from './job-record.js'
+import { evaluateConditions, needsHead, resultHeaders, type ResultAnswer, type ResultConditions } from './job-result.js'
 import type { ModelRegistry, NamedModel } from './model-registry.js'
 
 export interface JobServiceDeps {
@@ -44,15 +44,18 @@ export interface CreateJobInput {
   afterBody?: () => Promise<void>
   /** Runs once the request is accepted, before the first byte of the body is read (100 Continue). */
   beforeRead?: () => void
+  /** Who makes the job: it belongs to the tenant; the key id is kept for the record. */
+  owner: JobOwner
 }
 
 export interface ResultHead {
-  statusCode: 200 | 206
+  statusCode: 200 | 206 | 304
   headers: Record<string, string>
 }
 
 export interface ResultStream extends ResultHead {
-  body: Readable
+  /** Absent for a 304. */
+  body?: Readable
 }
 
 const MAX_RECORD_BYTES = 64 * 1024
@@ -65,7 +68,7 @@ export function createJobService(deps: JobServiceDeps) {
   const now = deps.clock ?? Date.now
   const loc = (key: string): S3Location => ({ bucket: storage.bucket, key })
   // Spares S3 round trips on repeated polls of finished jobs; never holds a state that may change.
-  const terminal = new Lru<string, JobView>(TERMINAL_CACHE_SIZE)
+  const terminal = new Lru<string, { tenant: string; view: JobView }>(TERMINAL_CACHE_SIZE)
 
   async function asyncModel(name: string): Promise<NamedModel & AsyncModelConfig> {
     const model = await deps.models.get(name)
@@ -144,6 +147,7 @@ export function createJobService(deps: JobServiceDeps) {
         ...(model.accept !== undefined ? { accept: model.accept } : {}),
         ttlSeconds: model.ttlSeconds,
         invocationTimeoutSeconds: model.invocationTimeoutSeconds,
+        owner: input.owner,
       }
       await store.putSmall(loc(keys.record), JSON.stringify(record), 'application/json').catch((err: unknown) => {
         // The invocation is already queued and SageMaker has no cancel API; without its record the
@@ -161,7 +165,8 @@ export function createJobService(deps: JobServiceDeps) {
     }
   }
 
-  async function readRecord(id: string, signal: AbortSignal): Promise<JobRecord> {
+  /** The job's record, if it exists and belongs to the tenant: another tenant's job is a 404 like a missing one. */
+  async function readRecord(id: string, tenant: string, signal: AbortSignal): Promise<JobRecord> {
     if (!isJobId(id)) throw errors.jobNotFound()
     const text = await store.readText(loc(jobKeys(storage.prefix, id).record), MAX_RECORD_BYTES, signal)
     if (text === undefined) throw errors.jobNotFound()
@@ -173,6 +178,7 @@ export function createJobService(deps: JobServiceDeps) {
     }
     const parsed = jobRecordSchema.safeParse(json)
     if (!parsed.success) throw errors.corruptJobRecord(parsed.error)
+    if (tenantOf(parsed.data) !== tenant) throw errors.jobNotFound()
     return parsed.data
   }
 
@@ -190,16 +196,25 @@ export function createJobService(deps: JobServiceDeps) {
     ])
     if (output !== undefined) {
       const done = view(record, { status: 'completed', result: { contentType: output.contentType ?? 'application/octet-stream', sizeBytes: output.sizeBytes } })
-      terminal.set(record.id, done)
+      terminal.set(record.id, { tenant: tenantOf(record), view: done })
       return done
     }
     if (failure !== undefined && record.failureLocation !== undefined) {
+      // Already read and logged (a result request of a failed job also comes this way).
+      const known = terminal.get(record.id)?.view
+      if (known?.error !== undefined) return known
       const text = (await store.readText(location(record.failureLocation), MAX_FAILURE_BYTES, signal)) ?? ''
       const f = describeFailure(text)
+      // The client gets the code's fixed summary; the model's own text (clipped, no control
+      // characters) is for the operator, logged on the first read only: later polls hit the cache.
+      logger.warn(
+        { jobId: record.id, model: record.model, code: f.code, modelMessage: f.modelMessage, ...(f.modelErrorCode !== undefined ? { modelErrorCode: f.modelErrorCode } : {}) },
+        f.expired ? 'job expired' : 'job failed',
+      )
       // The runtime wrote it: the job cannot change any more (an output appearing later is not
       // expected once a failure is written). Expiry read from S3 is as final as a failure.
       const ended = view(record, { status: f.expired ? 'expired' : 'failed', error: { code: f.code, message: f.message } })
-      terminal.set(record.id, ended)
+      terminal.set(record.id, { tenant: tenantOf(record), view: ended })
       return ended
     }
     // Derived from the clock only: not cached, so an output that still appears wins.
@@ -207,60 +222,59 @@ export function createJobService(deps: JobServiceDeps) {
     return view(record, { status: 'in_progress' })
   }
 
-  async function getJob(id: string, clientSignal?: AbortSignal): Promise<JobView> {
+  async function getJob(id: string, tenant: string, clientSignal?: AbortSignal): Promise<JobView> {
     const cached = terminal.get(id)
-    if (cached !== undefined) return cached
+    if (cached !== undefined) {
+      if (cached.tenant !== tenant) throw errors.jobNotFound()
+      return cached.view
+    }
     const d = deadline(deps.readBudgetMs, clientSignal)
     try {
-      return await outcomeOf(await readRecord(id, d.signal), d.signal)
+      return await outcomeOf(await readRecord(id, tenant, d.signal), d.signal)
     } finally {
       d.clear()
     }
   }
 
   /** The record and its output location; `notCompleted` explains (409) why there is no output yet. */
-  async function resultOf(id: string, signal: AbortSignal) {
-    const record = await readRecord(id, signal)
+  async function resultOf(id: string, tenant: string, signal: AbortSignal) {
+    const record = await readRecord(id, tenant, signal)
     const notCompleted = async () => errors.notCompleted((await outcomeOf(record, signal)).status)
     return { output: location(record.outputLocation), notCompleted }
   }
 
   /** Headers of the result (HEAD): the record, then one HEAD of the output; no result byte is read. */
-  async function headResult(id: string, rangeHeader: string | undefined, clientSignal?: AbortSignal): Promise<ResultHead> {
+  async function headResult(id: string, tenant: string, conditions: ResultConditions, clientSignal?: AbortSignal): Promise<ResultHead> {
     const d = deadline(deps.readBudgetMs, clientSignal)
     try {
-      const { output, notCompleted } = await resultOf(id, d.signal)
+      const { output, notCompleted } = await resultOf(id, tenant, d.signal)
       const info = await store.head(output, d.signal)
       if (info === undefined) throw await notCompleted()
-      const range = rangeHeader === undefined ? ({ kind: 'none' } as const) : parseRange(rangeHeader, info.sizeBytes)
-      if (range.kind === 'unsatisfiable') throw errors.rangeNotSatisfiable(info.sizeBytes)
-      const rangeOut = range.kind === 'range' ? { start: range.start, end: range.end, totalBytes: info.sizeBytes } : undefined
-      return { statusCode: rangeOut ? 206 : 200, headers: resultHeaders(info, rangeOut) }
+      const answer = evaluateConditions(info, conditions)
+      return { statusCode: answer.status, headers: resultHeaders(id, info, answer) }
     } finally {
       d.clear()
     }
   }
 
-  async function openResult(id: string, rangeHeader: string | undefined, clientSignal?: AbortSignal): Promise<ResultStream> {
+  async function openResult(id: string, tenant: string, conditions: ResultConditions, clientSignal?: AbortSignal): Promise<ResultStream> {
     // The budget covers everything up to the first byte; the body then streams for as long as the
     // client reads it (a stalled S3 is caught by the store's stall watch, a stalled client by the route's).
     const d = deadline(deps.readBudgetMs, clientSignal)
     try {
-      const { output, notCompleted } = await resultOf(id, d.signal)
-      // A range needs the size first (suffix ranges, 416 with the size); a whole read is one GET.
-      let range: RangeResult = { kind: 'none' }
-      let totalBytes: number | undefined
-      if (rangeHeader !== undefined) {
+      const { output, notCompleted } = await resultOf(id, tenant, d.signal)
+      // A range needs the size first (suffix ranges, 416 with the size), If-None-Match the ETag (a
+      // 304 reads no body); an unconditional whole read is one GET.
+      let answer: ResultAnswer = { status: 200 }
+      if (needsHead(conditions)) {
         const info = await store.head(output, d.signal)
         if (info === undefined) throw await notCompleted()
-        range = parseRange(rangeHeader, info.sizeBytes)
-        if (range.kind === 'unsatisfiable') throw errors.rangeNotSatisfiable(info.sizeBytes)
-        totalBytes = info.sizeBytes
+        answer = evaluateConditions(info, conditions)
+        if (answer.status === 304) return { statusCode: 304, headers: resultHeaders(id, info, answer) }
       }
-      const got = await store.get(output, { ...(range.kind === 'range' ? { range } : {}), signal: d.signal })
+      const got = await store.get(output, { ...(answer.status === 206 ? { range: answer.range } : {}), signal: d.signal })
       if (got === undefined) throw await notCompleted()
-      const rangeOut = range.kind === 'range' ? { start: range.start, end: range.end, totalBytes: totalBytes! } : undefined
-      return { statusCode: rangeOut ? 206 : 200, headers: resultHeaders(got, rangeOut), body: got.body }
+      return { statusCode: answer.status, headers: resultHeaders(id, got, answer), body: got.body }
     } finally {
       d.clear()
     }
@@ -274,19 +288,6 @@ function stopReason(signal: AbortSignal, bytesReceived: number): Error {
   const reason: unknown = signal.reason
   if (reason instanceof AppError && reason.code === 'client_closed_request') return errors.clientClosed(bytesReceived)
   return reason instanceof Error ? reason : errors.clientClosed(bytesReceived)
-}
-
-
-function resultHeaders(info: ObjectInfo, range: { start: number; end: number; totalBytes: number } | undefined): Record<string, string> {
-  const headers: Record<string, string> = {
-    'content-type': info.contentType ?? 'application/octet-stream',
-    'content-length': String(range ? range.end - range.start + 1 : info.sizeBytes),
-    'accept-ranges': 'bytes',
-  }
-  if (info.etag !== undefined) headers.etag = info.etag
-  if (info.lastModified !== undefined) headers['last-modified'] = info.lastModified.toUTCString()
-  if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${range.totalBytes}`
-  return headers
 }
 
 export type JobService = ReturnType<typeof createJobService>

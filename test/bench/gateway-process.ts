@@ -8,7 +8,7 @@ const root = fileURLToPath(new URL('../../../', import.meta.url)) // dist/test/b
 export async function startGatewayProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<{ url: string; child: ChildProcess }> {
   const port = 20000 + Math.floor(Math.random() * 20000)
   const child = spawn(process.execPath, [...nodeArgs, join(root, 'dist/src/server.js')], {
-    env: { ...process.env, PORT: String(port), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    env: { ...process.env, PORT: String(port), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', SAGEGATE_ANONYMOUS: 'true', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   })
   const url = `http://127.0.0.1:${port}`

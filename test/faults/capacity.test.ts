@@ -4,7 +4,7 @@ import { openUpload } from '../helpers/upload-client.js'
 import { MiB, startFaultStack } from './helpers.js'
 
 t.test('past maxConcurrentUploads a new upload gets 503 too_many_uploads before any byte is read', async (t) => {
-  const it = await startFaultStack(t, (c) => ({ ...c, limits: { maxConcurrentUploads: 1 } }))
+  const it = await startFaultStack(t, (c) => ({ ...c, limits: { ...c.limits, maxConcurrentUploads: 1 } }))
   const first = openUpload(`${it.baseUrl}/models/summarize/jobs`, { 'content-type': 'text/plain' })
   await first.write(1 * MiB)
   // Wait until the first one holds the only place.

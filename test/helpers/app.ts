@@ -1,6 +1,6 @@
-import pino from 'pino'
+import pino, { type Logger } from 'pino'
 import { buildApp } from '../../src/app.js'
-import { loadConfig, parseModels } from '../../src/config.js'
+import { loadConfig, parseModels, type Config } from '../../src/config.js'
 import { FakeRuntime, MemoryStore } from './fakes.js'
 
 export const testModels = parseModels({
@@ -11,12 +11,12 @@ export const testModels = parseModels({
 })
 
 /** The app with in-memory fakes of its own ports, for route tests of the gateway's logic. */
-export async function buildTestApp(options: { clock?: () => number } = {}) {
-  // Route tests never wait for real backoff delays: ModelNotReady retries happen at once.
-  const config = { ...loadConfig({ SAGEGATE_BUCKET: 'test-bucket' }), models: testModels }
+export async function buildTestApp(options: { clock?: () => number; logger?: Logger; configure?: (config: Config) => Config } = {}) {
+  const { configure = (c: Config) => c, ...overrides } = options
+  const config = configure({ ...loadConfig({ SAGEGATE_BUCKET: 'test-bucket', SAGEGATE_ANONYMOUS: 'true' }), models: testModels })
   const store = new MemoryStore()
   const runtime = new FakeRuntime()
-  const app = await buildApp(config, { store, runtime, logger: pino({ level: 'silent' }), ...options })
+  const app = await buildApp(config, { store, runtime, logger: pino({ level: 'silent' }), ...overrides })
   return { app, store, runtime, config }
 }
 

@@ -13,7 +13,7 @@ import type { S3Location } from '../../src/lib/s3-uri.js'
 
 /** An in-memory ObjectStore for route tests of the gateway's own logic (not a stand-in for S3 in integration tests). */
 export class MemoryStore implements ObjectStore {
-  readonly objects = new Map<string, { body: Buffer; contentType: string }>()
+  readonly objects = new Map<string, { body: Buffer; contentType: string; version?: number }>()
   failUploads: Error | undefined
   private k = (l: S3Location) => `${l.bucket}/${l.key}`
 
@@ -24,7 +24,19 @@ export class MemoryStore implements ObjectStore {
     this.objects.set(this.k(loc), { body: Buffer.concat(chunks), contentType: o.contentType })
   }
   async putSmall(loc: S3Location, body: string | Buffer, contentType: string) {
-    this.objects.set(this.k(loc), { body: Buffer.from(body), contentType })
+    this.objects.set(this.k(loc), { body: Buffer.from(body), contentType, version: (this.objects.get(this.k(loc))?.version ?? 0) + 1 })
+  }
+  async putIf(loc: S3Location, body: string | Buffer, contentType: string, condition: { ifNoneMatch: '*' } | { ifMatch: string }) {
+    const existing = this.objects.get(this.k(loc))
+    const etag = existing && `"${existing.version ?? 0}"`
+    if ('ifNoneMatch' in condition ? existing !== undefined : etag !== condition.ifMatch) return undefined
+    const version = (existing?.version ?? 0) + 1
+    this.objects.set(this.k(loc), { body: Buffer.from(body), contentType, version })
+    return `"${version}"`
+  }
+  async readSmall(loc: S3Location, maxBytes: number) {
+    const o = this.objects.get(this.k(loc))
+    return o && { text: o.body.subarray(0, maxBytes).toString('utf8'), etag: `"${o.version ?? 0}"` }
   }
   async head(loc: S3Location): Promise<ObjectInfo | undefined> {
     const o = this.objects.get(this.k(loc))

@@ -51,7 +51,7 @@ export async function startTestStack(
     ...(options.endpoints ? { endpoints: options.endpoints } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   })
-  const base = loadConfig({ SAGEGATE_BUCKET: stack.s3.bucket })
+  const base = loadConfig({ SAGEGATE_BUCKET: stack.s3.bucket, SAGEGATE_ANONYMOUS: 'true' })
   let config: Config = {
     ...base,
     aws: { ...base.aws, region: stack.region, s3Endpoint: stack.s3.endpoint, sageMakerRuntimeEndpoint: stack.sagemaker.endpoint, s3ForcePathStyle: true },
@@ -94,10 +94,10 @@ export async function startTestStack(
 }
 
 /** Polls `GET /jobs/{id}` until the job leaves `in_progress` (bounded; fails the test on timeout). */
-export async function waitForJob(baseUrl: string, id: string, timeoutMs = 60_000): Promise<Record<string, any>> {
+export async function waitForJob(baseUrl: string, id: string, timeoutMs = 60_000, headers: Record<string, string> = {}): Promise<Record<string, any>> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const job = (await (await fetch(`${baseUrl}/jobs/${id}`)).json()) as Record<string, any>
+    const job = (await (await fetch(`${baseUrl}/jobs/${id}`, { headers })).json()) as Record<string, any>
     if (job.status !== 'in_progress') return job
     if (Date.now() > deadline) throw new Error(`job ${id} still in progress after ${timeoutMs} ms`)
     await new Promise((r) => setTimeout(r, 100))

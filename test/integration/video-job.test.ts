@@ -49,7 +49,7 @@ t.test('a multipart upload with fps=2 in a form field samples two frames per sec
   t.equal(analysis.frameCount, 4)
 })
 
-t.test('an undecodable video fails the job with the model message', async (t) => {
+t.test("an undecodable video fails the job with a stable code; the model's message stays in the logs", async (t) => {
   const it = await startTestStack(t)
   // Starts like an mp4 (so the gateway accepts it) but is not one.
   const body = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypisom'), Buffer.alloc(4096, 0x42)])
@@ -58,8 +58,7 @@ t.test('an undecodable video fails the job with the model message', async (t) =>
   const { id } = (await res.json()) as { id: string }
   const done = await waitForJob(it.baseUrl, id)
   t.equal(done.status, 'failed')
-  t.type(done.error.message, 'string')
-  t.ok(done.error.message.length > 0)
+  t.same(done.error, { code: 'ModelError', message: 'The model failed to process the input.' })
   const result = await fetch(`${it.baseUrl}/jobs/${id}/result`)
   t.equal(result.status, 409)
   t.equal(((await result.json()) as { status: string }).status, 'failed')

@@ -18,12 +18,12 @@ t.test('in progress, then completed with the output size and type', async (t) =>
   t.same(done.result, { contentType: 'application/json', sizeBytes: 11 })
 })
 
-t.test('failed, with the model message from the failure object', async (t) => {
+t.test("failed, with a stable code and summary, not the model's own text", async (t) => {
   const { app, store, job, failKey } = await created(t)
-  await store.putSmall({ bucket: 'out', key: failKey.slice(4) }, '{"error":"could not decode video"}', 'application/json')
+  await store.putSmall({ bucket: 'out', key: failKey.slice(4) }, '{"error":"could not decode /tmp/job-123/input.mp4"}', 'application/json')
   const failed = (await app.inject(`/jobs/${job.id}`)).json()
   t.equal(failed.status, 'failed')
-  t.equal(failed.error.message, 'could not decode video')
+  t.same(failed.error, { code: 'ModelError', message: 'The model failed to process the input.' })
 })
 
 t.test('expired, from the runtime expiry marker', async (t) => {

@@ -1,0 +1,164 @@
+/**
+ * Security benchmark (`npm run bench:security`, not part of the tests), three gateways in their own
+ * processes in front of the same local multi-model endpoint, measured in the same run:
+ *   - key checking: p50/p99 of `GET /models/echo` (no upstream call: the gateway's own work) on a
+ *     gateway running open, one with 3 keys and one with 1,000 keys (every hash is compared), in
+ *     alternating rounds; the p50 each adds over the open gateway is the cost of checking a key;
+ *   - rate-limit isolation: the p50 of one key's real-time echo calls alone, then while another key
+ *     floods the same gateway at concurrency 32 — once with a limit of 600 requests per minute (its
+ *     flood is answered 429) and once with no limit (its flood is served).
+ */
+import type { ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { Agent, request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import { LOCAL_BUCKET, localEndpoints } from '../../src/local/defaults.js'
+import { startLocalStack, type LocalStack } from '../../src/local/stack.js'
+import { startGatewayProcess } from './gateway-process.js'
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000)
+const hash = (key: string) => createHash('sha256').update(key).digest('hex')
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+function call(agent: Agent, url: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now()
+    const req = request(url, { method, agent, headers }, (res) => {
+      res.resume()
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0 }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/** `n` sequential calls on one kept-alive connection; their sorted latencies. */
+async function sequential(n: number, one: () => Promise<{ status: number; ms: number }>, want = 200): Promise<number[]> {
+  const ms: number[] = []
+  for (let i = 0; i < n; i++) {
+    const r = await one()
+    if (r.status !== want) throw new Error(`status ${r.status}`)
+    ms.push(r.ms)
+  }
+  return ms.sort((a, b) => a - b)
+}
+
+const keyEntry = (id: string, key: string, extra = '') => `    - id: ${id}\n      tenant: ${id}\n      sha256: "${hash(key)}"\n${extra}`
+const mme = `multiModelEndpoints:\n  mme-realtime:\n    modelDataUrl: s3://${LOCAL_BUCKET}/models/mme-realtime/\n`
+
+async function gatewayWith(stack: LocalStack, dir: string, name: string, yaml: string): Promise<{ url: string; child: ChildProcess }> {
+  const path = join(dir, `${name}.yaml`)
+  await writeFile(path, yaml + mme)
+  return startGatewayProcess({
+    AWS_REGION: stack.region,
+    AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
+    SAGEGATE_BUCKET: LOCAL_BUCKET,
+    SAGEGATE_S3_ENDPOINT: stack.s3.endpoint,
+    SAGEGATE_SAGEMAKER_ENDPOINT: stack.sagemaker.endpoint,
+    SAGEGATE_CONFIG: path,
+    SAGEGATE_LOCAL: 'false',
+    LOG_LEVEL: 'fatal',
+  })
+}
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 'sagegate-bench-sec-'))
+  const stack = await startLocalStack({
+    dataDir: dir,
+    mode: 'processes',
+    logger: pino({ level: 'warn' }),
+    logLevel: 'error',
+    endpoints: localEndpoints.filter((e) => e.name === 'mme-realtime'),
+  })
+  const KEY = 'sg_bench_4f0c1d2e9b8a7c6d5e4f3a2b1c0d9e8f'
+  const many = Array.from({ length: 999 }, (_, i) => keyEntry(`k${i}`, `sg_other_${i}`)).join('')
+  const gateways = {
+    open: await gatewayWith(stack, dir, 'open', ''),
+    keys3: await gatewayWith(stack, dir, 'keys3', `auth:\n  keys:\n${keyEntry('a', 'sg_a')}${keyEntry('b', 'sg_b')}${keyEntry('bench', KEY)}`),
+    keys1000: await gatewayWith(stack, dir, 'keys1000', `auth:\n  keys:\n${many}${keyEntry('bench', KEY)}`),
+    isolation: await gatewayWith(
+      stack,
+      dir,
+      'isolation',
+      `auth:\n  keys:\n${keyEntry('calm', 'sg_calm')}${keyEntry('flood', 'sg_flood', '      requestsPerMinute: 600\n')}${keyEntry('flood-unlimited', 'sg_flood_unlimited')}`,
+    ),
+  }
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 })
+  try {
+    // 1. Key checking, alternating gateways round by round.
+    const p50s: Record<string, number[]> = { open: [], keys3: [], keys1000: [] }
+    const p99s: Record<string, number[]> = { open: [], keys3: [], keys1000: [] }
+    for (let round = 0; round <= ROUNDS; round++) {
+      for (const name of ['open', 'keys3', 'keys1000'] as const) {
+        const headers: Record<string, string> = name === 'open' ? {} : { authorization: `Bearer ${KEY}` }
+        const ms = await sequential(round === 0 ? 300 : REQUESTS, () => call(agent, `${gateways[name].url}/models/echo`, 'GET', headers))
+        if (round === 0) continue // warm-up
+        p50s[name]!.push(percentile(ms, 50))
+        p99s[name]!.push(percentile(ms, 99))
+      }
+    }
+    const keyCheck = Object.fromEntries(Object.keys(p50s).map((n) => [n, { p50Ms: median(p50s[n]!), p99Ms: median(p99s[n]!) }]))
+    console.log(`\nkey checking: GET /models/echo, ${REQUESTS} sequential requests × ${ROUNDS} rounds (medians of rounds)`)
+    for (const [name, r] of Object.entries(keyCheck)) {
+      const added = r.p50Ms - keyCheck.open!.p50Ms
+      console.log(`  ${name.padEnd(9)} p50 ${r.p50Ms.toFixed(3)} ms  p99 ${r.p99Ms.toFixed(3)} ms${name === 'open' ? '' : `  (p50 added ${(added * 1000).toFixed(0)} µs)`}`)
+    }
+
+    // 2. Isolation: the calm key's echo calls, alone and during another key's flood.
+    const url = `${gateways.isolation.url}/models/echo/predict`
+    const echo = (key: string) => () => call(agent, url, 'POST', { authorization: `Bearer ${key}`, 'content-type': 'text/plain', 'content-length': '4' }, 'ping')
+    await sequential(300, echo('sg_calm'))
+    const calm = () => sequential(Math.min(REQUESTS, 1000), echo('sg_calm'))
+    const during = async (floodKey: string) => {
+      let stop = false
+      const statuses = new Map<number, number>()
+      const flooders = Array.from({ length: 32 }, async () => {
+        while (!stop) {
+          const r = await echo(floodKey)()
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1)
+        }
+      })
+      await new Promise((r) => setTimeout(r, 500))
+      const ms = await calm()
+      stop = true
+      await Promise.all(flooders)
+      return { ms, statuses: Object.fromEntries(statuses) }
+    }
+    const alone: number[] = []
+    const limited: number[] = []
+    const unlimited: number[] = []
+    let limitedStatuses = {}
+    let unlimitedStatuses = {}
+    for (let round = 0; round < ROUNDS; round++) {
+      alone.push(percentile(await calm(), 50))
+      const l = await during('sg_flood')
+      limited.push(percentile(l.ms, 50))
+      limitedStatuses = l.statuses
+      const u = await during('sg_flood_unlimited')
+      unlimited.push(percentile(u.ms, 50))
+      unlimitedStatuses = u.statuses
+    }
+    const iso = { aloneP50Ms: median(alone), floodLimitedP50Ms: median(limited), floodUnlimitedP50Ms: median(unlimited) }
+    console.log(`\nrate-limit isolation: the calm key's echo p50 (medians of ${ROUNDS} rounds)`)
+    console.log(`  alone                                   ${iso.aloneP50Ms.toFixed(2)} ms`)
+    console.log(`  another key floods, limited to 600/min  ${iso.floodLimitedP50Ms.toFixed(2)} ms  (×${(iso.floodLimitedP50Ms / iso.aloneP50Ms).toFixed(2)}; flood answers of the last round ${JSON.stringify(limitedStatuses)})`)
+    console.log(`  another key floods, no limit            ${iso.floodUnlimitedP50Ms.toFixed(2)} ms  (×${(iso.floodUnlimitedP50Ms / iso.aloneP50Ms).toFixed(2)}; ${JSON.stringify(unlimitedStatuses)})`)
+    console.log(JSON.stringify({ keyCheck, isolation: iso }))
+  } finally {
+    agent.destroy()
+    for (const g of Object.values(gateways)) g.child.kill('SIGTERM')
+    await stack.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err)
+  process.exit(1)
+})

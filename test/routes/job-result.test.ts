@@ -1,0 +1,83 @@
+import t, { type Test } from 'tap'
+import { buildTestApp } from '../helpers/app.js'
+
+/** A completed job whose output has `contentType`, and a log of the S3 calls made on that output. */
+async function completed(t: Test, contentType: string, body = '0123456789') {
+  const ctx = await buildTestApp()
+  t.teardown(() => ctx.app.close())
+  const res = await ctx.app.inject({ method: 'POST', url: '/models/text/jobs', headers: { 'content-type': 'text/plain' }, payload: 'Some text.' })
+  const id = res.json().id as string
+  const output = { bucket: 'out', key: `results/${id}.out` }
+  await ctx.store.putSmall(output, body, contentType)
+  const calls: string[] = []
+  const { store } = ctx
+  const head = store.head.bind(store)
+  const get = store.get.bind(store)
+  store.head = async (loc) => (loc.key === output.key && calls.push('head'), head(loc))
+  store.get = async (loc, o) => (loc.key === output.key && calls.push('get'), get(loc, o))
+  return { ...ctx, id, url: `/jobs/${id}/result`, calls }
+}
+
+const protective = { 'x-content-type-options': 'nosniff', 'cache-control': 'private, no-store', 'content-security-policy': 'sandbox' }
+/** The protective headers exactly (t.match would accept a value that merely contains them). */
+const protectionOf = (headers: Record<string, unknown>) => Object.fromEntries(Object.keys(protective).map((k) => [k, headers[k]]))
+
+t.test('an active type is an attachment, sandboxed, nosniff, never stored (GET and HEAD)', async (t) => {
+  const { app, id, url } = await completed(t, 'text/html; charset=utf-8', '<script>alert(1)</script>')
+  for (const method of ['GET', 'HEAD'] as const) {
+    const res = await app.inject({ method, url })
+    t.equal(res.statusCode, 200, method)
+    t.same(protectionOf(res.headers), protective, method)
+    t.match(res.headers, { 'content-disposition': `attachment; filename="${id}.html"`, 'content-type': 'text/html; charset=utf-8' }, method)
+  }
+})
+
+t.test('JSON is served inline, with the same protection', async (t) => {
+  const { app, url } = await completed(t, 'application/json', '{"ok":true}')
+  const res = await app.inject(url)
+  t.equal(res.body, '{"ok":true}')
+  t.same(protectionOf(res.headers), protective)
+  t.notOk('content-disposition' in res.headers)
+})
+
+t.test('an unconditional GET is one GetObject, no HEAD', async (t) => {
+  const { app, url, calls } = await completed(t, 'text/plain')
+  t.equal((await app.inject(url)).body, '0123456789')
+  t.same(calls, ['get'])
+})
+
+t.test('If-None-Match with the ETag: 304 with the validators and protection, no body read', async (t) => {
+  const { app, url, calls } = await completed(t, 'image/svg+xml')
+  for (const inm of ['"x"', 'W/"x"', '"other", "x"', '*']) {
+    for (const method of ['GET', 'HEAD'] as const) {
+      calls.length = 0
+      const res = await app.inject({ method, url, headers: { 'if-none-match': inm } })
+      t.equal(res.statusCode, 304, `${method} ${inm}`)
+      t.equal(res.body, '')
+      t.same(protectionOf(res.headers), protective)
+      t.match(res.headers, { etag: '"x"', 'content-disposition': /^attachment/ })
+      t.notOk('content-length' in res.headers || 'content-type' in res.headers, 'no representation metadata')
+      t.same(calls, ['head'], 'one HEAD, no GetObject')
+    }
+  }
+})
+
+t.test('If-None-Match is evaluated before Range; a stale tag gets the range', async (t) => {
+  const { app, url, calls } = await completed(t, 'text/plain')
+  t.equal((await app.inject({ url, headers: { 'if-none-match': '"x"', range: 'bytes=2-4' } })).statusCode, 304)
+  t.equal((await app.inject({ url, headers: { 'if-none-match': '"x"', range: 'bytes=99-' } })).statusCode, 304, 'not 416')
+  calls.length = 0
+  const part = await app.inject({ url, headers: { 'if-none-match': '"stale"', range: 'bytes=2-4' } })
+  t.equal(part.statusCode, 206)
+  t.equal(part.body, '234')
+  t.same(calls, ['head', 'get'])
+  const whole = await app.inject({ url, headers: { 'if-none-match': '"stale"' } })
+  t.equal(whole.statusCode, 200)
+  t.equal(whole.body, '0123456789')
+})
+
+t.test('a job that is not completed is still 409 for a conditional request', async (t) => {
+  const { app, store, id } = await completed(t, 'text/plain')
+  store.objects.delete(`out/results/${id}.out`)
+  t.equal((await app.inject({ url: `/jobs/${id}/result`, headers: { 'if-none-match': '*' } })).statusCode, 409)
+})
