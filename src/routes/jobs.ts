@@ -1,9 +1,12 @@
 import multipart, { type MultipartFile, type Multipart } from '@fastify/multipart'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
 import { errors } from '../errors.js'
 import { resultConditions } from '../services/job-result.js'
+import type { AsyncModelConfig } from '../config.js'
+import type { JobView } from '../services/job-record.js'
 import type { JobService } from '../services/job-service.js'
+import type { NamedModel } from '../services/model-registry.js'
 import { idempotencyKeyOf, type Idempotency } from '../services/idempotency.js'
 import type { Lifecycle, UploadLease } from '../services/lifecycle.js'
 import type { ClientUploads } from './access.js'
@@ -11,6 +14,8 @@ import { bodyIdleSignal } from './client-watch.js'
 import { abortable, clientGone, continueIfExpected, CUSTOM_ATTRIBUTES_HEADER } from './http.js'
 
 const OPTION_FIELDS = new Set(['customAttributes'])
+
+type AsyncModel = NamedModel & AsyncModelConfig
 
 interface Upload {
   body: Readable
@@ -92,26 +97,18 @@ export function jobRoutes(jobs: JobService, lifecycle: Lifecycle, clientUploads:
     app.addContentTypeParser('*', (_request, _payload, done) => done(null))
     await app.register(multipart, { throwFileSizeLimit: true })
 
-    app.post<{ Params: { name: string } }>('/models/:name/jobs', async (request, reply) => {
-      const model = await jobs.asyncModel(request.params.name)
-      const { tenant, keyId } = request.principal
-      const key = idempotencyKeyOf(request.headers['idempotency-key'])
-      const length = request.headers['content-length']
-      const claim = key === undefined ? undefined : await idempotency.claim({ tenant, key, model: model.name, ...(length !== undefined ? { requestBytes: Number(length) } : {}) }, clientGone(request, reply))
-      if (claim?.kind === 'replay') {
-        // The same job again, its body not read (and not stored again): close rather than drain it.
-        if (!request.raw.complete) void reply.header('connection', 'close')
-        const job = await jobs.getJob(claim.jobId, tenant, clientGone(request, reply))
-        return reply.code(200).header('location', job.links.self).header(REPLAYED_HEADER, 'true').send(job)
-      }
+    /**
+     * Receives one upload into a job: this client's cap, the gateway's capacity and a drain are
+     * checked before any byte is read (and before 100 Continue); the upload stops when the client
+     * goes away, its body goes silent or the drain deadline passes.
+     */
+    async function receive(request: FastifyRequest, reply: FastifyReply, model: AsyncModel, gone: AbortSignal): Promise<JobView> {
+      const releaseClientSlot = clientUploads.acquire(request)
       let lease: UploadLease | undefined
-      let releaseClientSlot: (() => void) | undefined
       try {
-        // Before any byte is read (and before 100 Continue): this client's cap, the gateway's capacity, a drain.
-        releaseClientSlot = clientUploads.acquire(request)
         lease = lifecycle.acquireUpload()
         const idle = bodyIdleSignal(request)
-        const signal = AbortSignal.any([clientGone(request, reply), lease.signal, ...(idle ? [idle] : [])])
+        const signal = AbortSignal.any([gone, lease.signal, ...(idle ? [idle] : [])])
         let upload: Upload
         if (request.isMultipart()) {
           continueIfExpected(request, reply)
@@ -119,15 +116,37 @@ export function jobRoutes(jobs: JobService, lifecycle: Lifecycle, clientUploads:
         } else {
           upload = rawUpload(request)
         }
-        const job = await jobs.createJob({ model, signal, ...upload, owner: { tenant, keyId }, beforeRead: () => continueIfExpected(request, reply) })
+        const { tenant, keyId } = request.principal
+        return await jobs.createJob({ model, signal, ...upload, owner: { tenant, keyId }, beforeRead: () => continueIfExpected(request, reply) })
+      } finally {
+        lease?.release()
+        releaseClientSlot()
+      }
+    }
+
+    app.post<{ Params: { name: string } }>('/models/:name/jobs', async (request, reply) => {
+      const model = await jobs.asyncModel(request.params.name)
+      const gone = clientGone(request, reply)
+      const key = idempotencyKeyOf(request.headers['idempotency-key'])
+      const length = request.headers['content-length']
+      const claim =
+        key === undefined
+          ? undefined
+          : await idempotency.claim({ tenant: request.principal.tenant, key, model: model.name, ...(length !== undefined ? { requestBytes: Number(length) } : {}) }, gone)
+      if (claim?.kind === 'replay') {
+        // The same job again, its body not read (and not stored again): close rather than drain it.
+        if (!request.raw.complete) void reply.header('connection', 'close')
+        const job = await jobs.getJob(claim.jobId, request.principal.tenant, gone)
+        return reply.code(200).header('location', job.links.self).header(REPLAYED_HEADER, 'true').send(job)
+      }
+      try {
+        const job = await receive(request, reply, model, gone)
         await claim?.finish(job.id)
         return reply.code(202).header('location', job.links.self).send(job)
       } catch (err) {
+        // The first request with this key failed: the key is free for the retry.
         await claim?.release()
         throw err
-      } finally {
-        lease?.release()
-        releaseClientSlot?.()
       }
     })
 

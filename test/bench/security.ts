@@ -6,7 +6,10 @@
  *     alternating rounds; the p50 each adds over the open gateway is the cost of checking a key;
  *   - rate-limit isolation: the p50 of one key's real-time echo calls alone, then while another key
  *     floods the same gateway at concurrency 32 — once with a limit of 600 requests per minute (its
- *     flood is answered 429) and once with no limit (its flood is served).
+ *     flood is answered 429) and once with no limit (its flood is served);
+ *   - shedding thresholds: the load issue's bursts (1,000 small jobs at concurrency 64, then 64
+ *     concurrent 8 MiB uploads) against a keyed gateway with the default load-shedding threshold,
+ *     counting 503 overloaded answers and reading the gateway's event-loop lag every second.
  */
 import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -49,7 +52,7 @@ async function sequential(n: number, one: () => Promise<{ status: number; ms: nu
 }
 
 const keyEntry = (id: string, key: string, extra = '') => `    - id: ${id}\n      tenant: ${id}\n      sha256: "${hash(key)}"\n${extra}`
-const mme = `multiModelEndpoints:\n  mme-realtime:\n    modelDataUrl: s3://${LOCAL_BUCKET}/models/mme-realtime/\n`
+const mme = `models:\n  bench-text:\n    mode: async\n    endpointName: summarize-async\n    contentTypes: [text/plain]\n    maxBytes: 67108864\n` + `multiModelEndpoints:\n  mme-realtime:\n    modelDataUrl: s3://${LOCAL_BUCKET}/models/mme-realtime/\n`
 
 async function gatewayWith(stack: LocalStack, dir: string, name: string, yaml: string): Promise<{ url: string; child: ChildProcess }> {
   const path = join(dir, `${name}.yaml`)
@@ -67,6 +70,55 @@ async function gatewayWith(stack: LocalStack, dir: string, name: string, yaml: s
   })
 }
 
+/** Fires `total` calls with `concurrency` workers; counts answers by status. */
+async function fire(total: number, concurrency: number, one: () => Promise<{ status: number }>) {
+  const statuses: Record<number, number> = {}
+  let next = 0
+  const t0 = performance.now()
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < total) {
+        const r = await one()
+        statuses[r.status] = (statuses[r.status] ?? 0) + 1
+      }
+    }),
+  )
+  return { statuses, seconds: (performance.now() - t0) / 1000 }
+}
+
+async function burstAgainst(url: string, authorization: string) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 })
+  const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? NaN)
+  const lag = { mean: 0, max: 0 }
+  let sampling = true
+  // prom-client resets its event-loop histogram at every scrape: each sample covers the last second.
+  const sampler = (async () => {
+    while (sampling) {
+      await new Promise((r) => setTimeout(r, 1000))
+      lag.mean = Math.max(lag.mean, await metric('sagegate_nodejs_eventloop_lag_mean_seconds'))
+      lag.max = Math.max(lag.max, await metric('sagegate_nodejs_eventloop_lag_max_seconds'))
+    }
+  })()
+  const text = Buffer.from('A short text to summarize. It has two sentences.')
+  const jobs = await fire(1000, 64, () => call(agent, `${url}/models/bench-text/jobs`, 'POST', { authorization, 'content-type': 'text/plain', 'content-length': String(text.length) }, text.toString()))
+  const big = Buffer.alloc(8 * 1024 * 1024, 'a')
+  const uploads = await fire(64, 64, () =>
+    new Promise<{ status: number }>((resolve, reject) => {
+      const req = request(`${url}/models/bench-text/jobs`, { method: 'POST', agent, headers: { authorization, 'content-type': 'text/plain', 'content-length': String(big.length) } }, (res) => {
+        res.resume()
+        res.on('end', () => resolve({ status: res.statusCode ?? 0 }))
+      })
+      req.on('error', reject)
+      req.end(big)
+    }),
+  )
+  sampling = false
+  await sampler
+  const shed = await metric('sagegate_shed_total')
+  agent.destroy()
+  return { jobs, uploads, lag, shed }
+}
+
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'sagegate-bench-sec-'))
   const stack = await startLocalStack({
@@ -74,7 +126,7 @@ async function main() {
     mode: 'processes',
     logger: pino({ level: 'warn' }),
     logLevel: 'error',
-    endpoints: localEndpoints.filter((e) => e.name === 'mme-realtime'),
+    endpoints: localEndpoints.filter((e) => e.name === 'mme-realtime' || e.name === 'summarize-async'),
   })
   const KEY = 'sg_bench_4f0c1d2e9b8a7c6d5e4f3a2b1c0d9e8f'
   const many = Array.from({ length: 999 }, (_, i) => keyEntry(`k${i}`, `sg_other_${i}`)).join('')
@@ -149,7 +201,14 @@ async function main() {
     console.log(`  alone                                   ${iso.aloneP50Ms.toFixed(2)} ms`)
     console.log(`  another key floods, limited to 600/min  ${iso.floodLimitedP50Ms.toFixed(2)} ms  (×${(iso.floodLimitedP50Ms / iso.aloneP50Ms).toFixed(2)}; flood answers of the last round ${JSON.stringify(limitedStatuses)})`)
     console.log(`  another key floods, no limit            ${iso.floodUnlimitedP50Ms.toFixed(2)} ms  (×${(iso.floodUnlimitedP50Ms / iso.aloneP50Ms).toFixed(2)}; ${JSON.stringify(unlimitedStatuses)})`)
-    console.log(JSON.stringify({ keyCheck, isolation: iso }))
+
+    // 3. The load issue's bursts must not trip load shedding at the default threshold.
+    const burst = await burstAgainst(gateways.keys3.url, `Bearer ${KEY}`)
+    console.log(`\nshedding thresholds (limits.maxEventLoopDelayMs default): keyed gateway`)
+    console.log(`  1,000 jobs at concurrency 64: ${burst.jobs.seconds.toFixed(1)} s, answers ${JSON.stringify(burst.jobs.statuses)}`)
+    console.log(`  64 concurrent 8 MiB uploads:  ${burst.uploads.seconds.toFixed(1)} s, answers ${JSON.stringify(burst.uploads.statuses)}`)
+    console.log(`  event-loop lag, worst 1 s sample: mean ${(burst.lag.mean * 1000).toFixed(1)} ms, max ${(burst.lag.max * 1000).toFixed(1)} ms; shed ${burst.shed}`)
+    console.log(JSON.stringify({ keyCheck, isolation: iso, burst }))
   } finally {
     agent.destroy()
     for (const g of Object.values(gateways)) g.child.kill('SIGTERM')

@@ -57,3 +57,12 @@ t.test('a saturated event loop sheds requests with 503 overloaded; health still 
   t.equal(status, 200)
   t.match(await (await app.inject({ method: 'GET', url: '/metrics' })).body, /sagegate_shed_total [1-9]/)
 })
+
+t.test('auth.metricsRequireKey: /metrics needs a key; health and readiness never do', async (t) => {
+  const { app } = await buildTestApp({ configure: (c) => withKeys()({ ...c, auth: { ...c.auth, metricsRequireKey: true } }) })
+  t.teardown(() => app.close())
+  t.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 401)
+  t.equal((await app.inject({ method: 'GET', url: '/metrics', headers: bearer(KEYS.acmeBatch) })).statusCode, 200)
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200)
+  t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200)
+})
