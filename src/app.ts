@@ -210,7 +210,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   if (config.cors.origins.length > 0) {
     await app.register(cors, {
       origin: config.cors.origins,
-      methods: ['GET', 'HEAD', 'POST', 'DELETE'],
+      methods: ['GET', 'HEAD', 'POST'],
       allowedHeaders: [...CORS_ALLOWED_HEADERS],
       exposedHeaders: [...CORS_EXPOSED_HEADERS],
       maxAge: config.cors.maxAgeSeconds,

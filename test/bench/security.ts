@@ -5,16 +5,18 @@
  *     gateway running open, one with 3 keys and one with 1,000 keys (every hash is compared), in
  *     alternating rounds; the p50 each adds over the open gateway is the cost of checking a key;
  *   - rate-limit isolation: the p50 of one key's real-time echo calls alone, then while another key
- *     floods the same gateway at concurrency 32 — once with a limit of 600 requests per minute (its
+ *     floods the same gateway at concurrency 32 from another thread — once with a limit of 600 requests per minute (its
  *     flood is answered 429) and once with no limit (its flood is served);
  *   - shedding thresholds: the load issue's bursts (1,000 small jobs at concurrency 64, then 64
  *     concurrent 8 MiB uploads) against a keyed gateway with the default load-shedding threshold,
- *     counting 503 overloaded answers and reading the gateway's event-loop lag every second.
+ *     counting 503 overloaded answers and reading the gateway's longest event-loop delay every second.
  */
 import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { once } from 'node:events'
 import { Agent, request } from 'node:http'
+import { Worker } from 'node:worker_threads'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
@@ -71,8 +73,8 @@ async function gatewayWith(stack: LocalStack, dir: string, name: string, yaml: s
 }
 
 /** Fires `total` calls with `concurrency` workers; counts answers by status. */
-async function fire(total: number, concurrency: number, one: () => Promise<{ status: number }>) {
-  const statuses: Record<number, number> = {}
+async function fire(total: number, concurrency: number, one: () => Promise<{ status: number | string }>) {
+  const statuses: Record<string, number> = {}
   let next = 0
   const t0 = performance.now()
   await Promise.all(
@@ -89,24 +91,29 @@ async function fire(total: number, concurrency: number, one: () => Promise<{ sta
 async function burstAgainst(url: string, authorization: string) {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 })
   const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? NaN)
-  const lag = { mean: 0, max: 0 }
+  const lag = { jobs: 0, uploads: 0 }
+  let phase: keyof typeof lag = 'jobs'
   let sampling = true
   // prom-client resets its event-loop histogram at every scrape: each sample covers the last second.
   const sampler = (async () => {
     while (sampling) {
       await new Promise((r) => setTimeout(r, 1000))
-      lag.mean = Math.max(lag.mean, await metric('sagegate_nodejs_eventloop_lag_mean_seconds'))
-      lag.max = Math.max(lag.max, await metric('sagegate_nodejs_eventloop_lag_max_seconds'))
+      const seen = await metric('sagegate_nodejs_eventloop_lag_max_seconds')
+      lag[phase] = Math.max(lag[phase], seen)
     }
   })()
   const text = Buffer.from('A short text to summarize. It has two sentences.')
   const jobs = await fire(1000, 64, () => call(agent, `${url}/models/bench-text/jobs`, 'POST', { authorization, 'content-type': 'text/plain', 'content-length': String(text.length) }, text.toString()))
+  await new Promise((r) => setTimeout(r, 1100))
+  phase = 'uploads'
   const big = Buffer.alloc(8 * 1024 * 1024, 'a')
   const uploads = await fire(64, 64, () =>
-    new Promise<{ status: number }>((resolve, reject) => {
+    new Promise<{ status: number | string }>((resolve, reject) => {
       const req = request(`${url}/models/bench-text/jobs`, { method: 'POST', agent, headers: { authorization, 'content-type': 'text/plain', 'content-length': String(big.length) } }, (res) => {
-        res.resume()
-        res.on('end', () => resolve({ status: res.statusCode ?? 0 }))
+        let body = ''
+        res.on('data', (c: Buffer) => (body += c.toString()))
+        // A refusal counted by its problem code, as "503 upstream_timeout".
+        res.on('end', () => resolve({ status: res.statusCode === 202 ? 202 : `${res.statusCode} ${/"code":"(\w+)"/.exec(body)?.[1] ?? ''}` }))
       })
       req.on('error', reject)
       req.end(big)
@@ -118,6 +125,27 @@ async function burstAgainst(url: string, authorization: string) {
   agent.destroy()
   return { jobs, uploads, lag, shed }
 }
+
+/** 32 clients calling echo with one key until told to stop; posts 'ready', then the answers by status. */
+const FLOOD = `
+const { parentPort, workerData } = require('node:worker_threads')
+const { Agent, request } = require('node:http')
+const agent = new Agent({ keepAlive: true, maxSockets: 32 })
+const statuses = {}
+let stop = false
+parentPort.on('message', () => { stop = true })
+const one = () => new Promise((resolve) => {
+  const req = request(workerData.url, { method: 'POST', agent, headers: { authorization: 'Bearer ' + workerData.key, 'content-type': 'text/plain', 'content-length': '4' } }, (res) => {
+    res.resume()
+    res.on('end', () => { statuses[res.statusCode] = (statuses[res.statusCode] || 0) + 1; resolve() })
+  })
+  req.on('error', () => resolve())
+  req.end('ping')
+})
+const workers = Array.from({ length: 32 }, async () => { while (!stop) await one() })
+setTimeout(() => parentPort.postMessage('ready'), 500)
+Promise.all(workers).then(() => { agent.destroy(); parentPort.postMessage(statuses) })
+`
 
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'sagegate-bench-sec-'))
@@ -168,19 +196,15 @@ async function main() {
     await sequential(300, echo('sg_calm'))
     const calm = () => sequential(Math.min(REQUESTS, 1000), echo('sg_calm'))
     const during = async (floodKey: string) => {
-      let stop = false
-      const statuses = new Map<number, number>()
-      const flooders = Array.from({ length: 32 }, async () => {
-        while (!stop) {
-          const r = await echo(floodKey)()
-          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1)
-        }
-      })
-      await new Promise((r) => setTimeout(r, 500))
+      // The flood runs on a thread of its own, so that its load does not delay the calm key's
+      // calls inside this process (which would be measured as the gateway's).
+      const flood = new Worker(FLOOD, { eval: true, workerData: { url, key: floodKey } })
+      await new Promise((r) => flood.once('message', r))
       const ms = await calm()
-      stop = true
-      await Promise.all(flooders)
-      return { ms, statuses: Object.fromEntries(statuses) }
+      flood.postMessage('stop')
+      const [statuses] = (await once(flood, 'message')) as [Record<number, number>]
+      await flood.terminate()
+      return { ms, statuses }
     }
     const alone: number[] = []
     const limited: number[] = []
@@ -207,7 +231,8 @@ async function main() {
     console.log(`\nshedding thresholds (limits.maxEventLoopDelayMs default): keyed gateway`)
     console.log(`  1,000 jobs at concurrency 64: ${burst.jobs.seconds.toFixed(1)} s, answers ${JSON.stringify(burst.jobs.statuses)}`)
     console.log(`  64 concurrent 8 MiB uploads:  ${burst.uploads.seconds.toFixed(1)} s, answers ${JSON.stringify(burst.uploads.statuses)}`)
-    console.log(`  event-loop lag, worst 1 s sample: mean ${(burst.lag.mean * 1000).toFixed(1)} ms, max ${(burst.lag.max * 1000).toFixed(1)} ms; shed ${burst.shed}`)
+    // The longest single delay bounds the mean that under-pressure compares with its threshold.
+    console.log(`  longest event-loop delay seen: jobs ${(burst.lag.jobs * 1000).toFixed(1)} ms, uploads ${(burst.lag.uploads * 1000).toFixed(1)} ms (threshold on the 1 s mean: 1000 ms); shed ${burst.shed}`)
     console.log(JSON.stringify({ keyCheck, isolation: iso, burst }))
   } finally {
     agent.destroy()
