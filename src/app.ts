@@ -18,7 +18,7 @@ import { errors } from './errors.js'
 import { createMetrics } from './metrics.js'
 import { createClientUploads, createRequestLimit, registerAccess } from './routes/access.js'
 import { registerClientWatch } from './routes/client-watch.js'
-import { clientErrorHandler, registerErrorHandler } from './routes/error-handler.js'
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from './routes/error-handler.js'
 import { healthRoutes } from './routes/health.js'
 import { jobRoutes } from './routes/jobs.js'
 import { modelRoutes } from './routes/models.js'
@@ -193,18 +193,28 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     http: {
       headersTimeout: config.server.headersTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, Math.ceil(config.server.headersTimeoutMs / 4)),
+      // Node's own answer to a request without Host is a bare 400; the first hook below answers a problem.
+      requireHostHeader: false,
     },
     // While draining, requests on connections still open get real answers with Connection: close
     // (uploads get 503 shutting_down), not Fastify's plain 503.
     return503OnClosing: false,
     clientErrorHandler: clientErrorHandler(logger as FastifyBaseLogger),
+    frameworkErrors: frameworkErrorHandler(logger as FastifyBaseLogger),
   })
   app.decorate('lifecycle', lifecycle)
   app.decorate('keyring', keyring)
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id)
     if (lifecycle.draining) void reply.header('connection', 'close')
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) throw errors.badRequest('The request has no Host header.')
+    const expect = request.headers.expect
+    if (expect !== undefined && expect.trim().toLowerCase() !== '100-continue') throw errors.expectationFailed()
   })
+  // RFC 9110 §10.1.1: an expectation other than 100-continue cannot be met. Node would answer a bare
+  // 417 by itself; handed on as a request instead, the first hook answers it with a problem.
+  app.server.on('checkExpectation', (req, res) => app.server.emit('request', req, res))
   // Request hooks run in this order: CORS (so that even a refusal can be read by the page that
   // asked), load shedding (before any work), then the key check (routes/access.ts).
   if (config.cors.origins.length > 0) {

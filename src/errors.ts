@@ -101,6 +101,7 @@ export const errors = {
     new AppError('idempotency_key_in_use', 409, 'A request with this Idempotency-Key is still in progress; retry once it has finished.', {
       headers: { 'retry-after': '5' },
     }),
+  expectationFailed: () => new AppError('expectation_failed', 417, 'The Expect header cannot be met; only 100-continue is supported.'),
   corruptJobRecord: (cause?: unknown) => new AppError('corrupt_job_record', 500, 'The job record is unreadable.', { cause }),
   upstreamTimeout: (service: string, retryAfterSeconds: number, cause?: unknown) =>
     new AppError('upstream_timeout', 504, `${service} did not answer in time; retry later.`, {

@@ -23,6 +23,9 @@ export function problemOf(err: unknown): AppError {
       FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large', 413],
       FST_ERR_VALIDATION: ['bad_request', 400],
       FST_INVALID_MULTIPART_CONTENT_TYPE: ['bad_request', 400],
+      // Fastify's router: a path parameter over maxParamLength, a path with bad percent-encoding.
+      FST_ERR_MAX_PARAM_LENGTH: ['uri_too_long', 414],
+      FST_ERR_BAD_URL: ['bad_request', 400],
     }
     const [code, status] = byCode[e.code] ?? ['bad_request', e.statusCode]
     return new AppError(code, status, e.message, { cause: err })
@@ -31,7 +34,7 @@ export function problemOf(err: unknown): AppError {
   if ((e as { code?: string }).code === 'ECONNRESET' && (e as { message?: string }).message === 'aborted') return errors.clientClosed()
   // A body that ends early or a malformed form (busboy's messages) is the client's error.
   const message = (e as { message?: string }).message ?? ''
-  if ((e as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE' || /^Unexpected end of (form|multipart data)$|Malformed part header/.test(message)) {
+  if ((e as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE' || /^Unexpected end of (form|multipart data)$|Malformed part header|^Multipart: Boundary not found$/.test(message)) {
     return new AppError('bad_request', 400, 'The body is malformed or incomplete.', { cause: err })
   }
   return new AppError('internal_error', 500, 'Internal error.', { cause: err })
@@ -47,6 +50,39 @@ export interface ErrorHandlerHooks {
 /** The client went away: the request says so, or the error is the 499 that the routes raise for it. */
 const clientIsGone = (request: FastifyRequest, reply: FastifyReply, problem: AppError) =>
   problem.statusCode === 499 || reply.raw.destroyed || request.raw.socket?.destroyed === true
+
+/** The problem document, with the error's own headers. */
+function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: AppError): FastifyReply {
+  if (problem.headers !== undefined) void reply.headers(problem.headers)
+  // A body we did not read (rejected before or while streaming) is not drained: close the
+  // connection after answering instead of reading up to a gigabyte into the void.
+  if (!request.raw.complete) void reply.header('connection', 'close')
+  return reply
+    .code(problem.statusCode)
+    .type('application/problem+json')
+    .send({
+      type: `urn:sagegate:problem:${problem.code}`,
+      title: STATUS_CODES[problem.statusCode] ?? 'Error',
+      status: problem.statusCode,
+      code: problem.code,
+      detail: problem.message,
+      instance: request.url,
+      requestId: request.id,
+      ...(problem.details ?? {}),
+    })
+}
+
+/**
+ * Fastify's router refuses some requests before any hook runs (a path parameter over
+ * maxParamLength, bad percent-encoding in the path): the same problem document, request id included.
+ */
+export function frameworkErrorHandler(log: FastifyBaseLogger) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const problem = problemOf(err)
+    log.info({ reqId: request.id, code: problem.code, status: problem.statusCode, error: err.code }, 'request rejected by the router')
+    void sendProblem(request, reply.header('x-request-id', request.id), problem)
+  }
+}
 
 export function registerErrorHandler(app: FastifyInstance, hooks: ErrorHandlerHooks = {}): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
@@ -66,23 +102,7 @@ export function registerErrorHandler(app: FastifyInstance, hooks: ErrorHandlerHo
       request.log.warn({ ...summary, ...(problem.cause !== undefined ? { cause: describeError(problem.cause) } : {}) }, 'request failed; retry later')
     } else if (problem.statusCode >= 500) request.log.error({ err, code: problem.code }, 'request failed')
     else request.log.info(summary, 'request rejected')
-    if (problem.headers !== undefined) void reply.headers(problem.headers)
-    // A body we did not read (rejected before or while streaming) is not drained: close the
-    // connection after answering instead of reading up to a gigabyte into the void.
-    if (!request.raw.complete) void reply.header('connection', 'close')
-    return reply
-      .code(problem.statusCode)
-      .type('application/problem+json')
-      .send({
-        type: `urn:sagegate:problem:${problem.code}`,
-        title: STATUS_CODES[problem.statusCode] ?? 'Error',
-        status: problem.statusCode,
-        code: problem.code,
-        detail: problem.message,
-        instance: request.url,
-        requestId: request.id,
-        ...(problem.details ?? {}),
-      })
+    return sendProblem(request, reply, problem)
   })
   app.setNotFoundHandler((request, reply) => {
     void reply
