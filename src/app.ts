@@ -231,7 +231,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     await app.register(underPressure, {
       maxEventLoopDelay: config.limits.maxEventLoopDelayMs,
       exposeStatusRoute: false,
-      // Health, readiness and metrics still answer: an overloaded replica is alive, and says so.
+      // Public routes (health, readiness, metrics unless keyed) still answer: an overloaded replica is alive, and says so.
       pressureHandler: async (request) => {
         if (request.routeOptions.config.public === true) return
         metrics.shed.inc()

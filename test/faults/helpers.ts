@@ -53,8 +53,15 @@ export async function leavesNothing(t: Test, it: TestStack, before: string[] = [
   t.equal(await it.openUploads(), 0, `no multipart uploads left ${what}`)
 }
 
-/** Waits (bounded) until nothing new is left, then asserts it: cleanups may still be retrying. */
+/**
+ * Waits (bounded) until nothing new is left, then asserts it: cleanups may still be retrying. First
+ * until the gateway has no upload in flight (or no longer listens): one whose client has just
+ * vanished may not have created its multipart upload yet, and S3 would look clean a moment too early.
+ */
 export async function settlesToNothing(t: Test, it: TestStack, before: string[] = [], what = ''): Promise<void> {
+  // A gateway that has closed (a drain test) has nothing in flight either.
+  const idle = async () => /^sagegate_uploads_in_flight 0$/m.test(await (await fetch(`${it.baseUrl}/metrics`)).text())
+  await eventually(`no upload in flight ${what}`, () => idle().catch(() => true))
   await eventually(`cleanup ${what}`, async () => (await it.openUploads()) === 0 && (await it.keys('sagegate/')).length === before.length)
   await leavesNothing(t, it, before, what)
 }
