@@ -34,7 +34,7 @@ export function problemOf(err: unknown): AppError {
   if ((e as { code?: string }).code === 'ECONNRESET' && (e as { message?: string }).message === 'aborted') return errors.clientClosed()
   // A body that ends early or a malformed form (busboy's messages) is the client's error.
   const message = (e as { message?: string }).message ?? ''
-  if ((e as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE' || /^Unexpected end of (form|multipart data)$|Malformed part header|^Multipart: Boundary not found$/.test(message)) {
+  if ((e as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE' || /^Unexpected end of (form|multipart data)$|Malformed part header|^Multipart: Boundary not found$|terminated early due to unexpected end of multipart data$/.test(message)) {
     return new AppError('bad_request', 400, 'The body is malformed or incomplete.', { cause: err })
   }
   return new AppError('internal_error', 500, 'Internal error.', { cause: err })

@@ -2,6 +2,7 @@ import multipart, { type MultipartFile, type Multipart } from '@fastify/multipar
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
 import { errors } from '../errors.js'
+import { parseMediaType } from '../lib/media-type.js'
 import { resultConditions } from '../services/job-result.js'
 import type { AsyncModelConfig } from '../config.js'
 import type { JobView } from '../services/job-record.js'
@@ -14,6 +15,8 @@ import { bodyIdleSignal } from './client-watch.js'
 import { abortable, clientGone, continueIfExpected, CUSTOM_ATTRIBUTES_HEADER } from './http.js'
 
 const OPTION_FIELDS = new Set(['customAttributes'])
+/** RFC 2046 §5.1.1: 1-70 bchars (DIGIT ALPHA ' ( ) + _ , - . / : = ? and space), not ending in a space. */
+const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/
 
 type AsyncModel = NamedModel & AsyncModelConfig
 
@@ -32,6 +35,11 @@ interface Upload {
  * not started).
  */
 async function multipartUpload(request: FastifyRequest, maxBytes: number, signal: AbortSignal): Promise<Upload> {
+  // busboy throws (a 500) on a boundary it cannot use: refuse it first.
+  const boundary = parseMediaType(request.headers['content-type'])?.parameters.boundary
+  if (boundary === undefined || !BOUNDARY.test(boundary)) {
+    throw errors.badRequest('The multipart/form-data boundary is missing or invalid (RFC 2046: 1-70 characters, not ending in a space).')
+  }
   const fields: Record<string, string> = {}
   const parts = request.parts({
     // One more byte than the model allows, so our own limiter (413 with cleanup) fires first;

@@ -22,7 +22,22 @@ export function regressions(ctx: FuzzContext): FuzzCase[] {
   // multipart/form-data without a boundary: busboy throws "Boundary not found", answered 500.
   const job = ctx.models.find((m) => m.mode === 'async')
   if (job !== undefined) {
-    cases.push({ via: 'http', family: 'regression:multipart-boundary', method: 'POST', path: `/models/${job.name}/jobs`, headers: [['content-type', 'multipart/form-data']], body: 'x', chunked: false })
+    const form = (boundary: string, body: string): HttpCase => ({
+      via: 'http',
+      family: 'regression:multipart-boundary',
+      method: 'POST',
+      path: `/models/${job.name}/jobs`,
+      headers: [['content-type', `multipart/form-data${boundary}`]],
+      body,
+      chunked: false,
+    })
+    cases.push(
+      form('', 'x'),
+      // A boundary over busboy's 256-byte search limit ("The needle cannot have a length bigger than 256").
+      form(`; boundary=${'x'.repeat(300)}`, `--${'x'.repeat(300)}\r\n`),
+      // A part cut short ("Part terminated early due to unexpected end of multipart data").
+      form('; boundary=--', '----\r\nContent-Disposition: form-data; name="file"; filename="a"\r\nContent-Type: text/plain\r\n\r\n--\r\n'),
+    )
   }
   return cases
 }
