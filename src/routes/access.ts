@@ -74,6 +74,9 @@ export function registerAccess(app: FastifyInstance, options: AccessOptions): vo
 
 const RATE_WINDOW_MS = 60_000
 
+/** Whom a per-client limit counts: the key by its id (never the key), an anonymous client by address. */
+const clientOf = (request: FastifyRequest): string => (request.principal.anonymous ? `ip:${request.ip}` : `key:${request.principal.keyId}`)
+
 /**
  * Per-client request limits (@fastify/rate-limit): a key's `requestsPerMinute`, or per client IP
  * for anonymous clients when `auth.anonymousRequestsPerMinute` is set. Counted in this replica's
@@ -85,8 +88,7 @@ export async function createRequestLimit(app: FastifyInstance, onLimited?: (keyI
   await app.register(rateLimit, { global: false, enableDraftSpec: true })
   return app.rateLimit({
     timeWindow: RATE_WINDOW_MS,
-    // Keyed by the key's id, never by the key; anonymous clients by address.
-    keyGenerator: (request) => (request.principal.anonymous ? `ip:${request.ip}` : `key:${request.principal.keyId}`),
+    keyGenerator: clientOf,
     allowList: (request) => request.principal.requestsPerMinute === undefined,
     max: (request) => request.principal.requestsPerMinute ?? Number.MAX_SAFE_INTEGER,
     errorResponseBuilder: (request, context) => {
@@ -102,10 +104,9 @@ export function createClientUploads() {
   return {
     /** Takes a slot (429 too_many_uploads past the client's cap); the returned function gives it back. */
     acquire(request: FastifyRequest): () => void {
-      const { principal } = request
-      const max = principal.maxConcurrentUploads
+      const max = request.principal.maxConcurrentUploads
       if (max === undefined) return () => {}
-      const key = principal.anonymous ? `ip:${request.ip}` : `key:${principal.keyId}`
+      const key = clientOf(request)
       const n = counts.get(key) ?? 0
       if (n >= max) throw errors.tooManyClientUploads(max)
       counts.set(key, n + 1)
