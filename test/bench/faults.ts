@@ -21,7 +21,7 @@ import pino from 'pino'
 import { createS3Client } from '../../src/clients/aws.js'
 import { LOCAL_BUCKET, localModels, localMultiModelEndpoints } from '../../src/local/defaults.js'
 import { startLocalStack, type LocalStack } from '../../src/local/stack.js'
-import { startGatewayProcess } from './gateway-process.js'
+import { localStackEnv, startGatewayProcess } from './gateway-process.js'
 
 const MiB = 1024 * 1024
 const IDLE_TIMEOUT_MS = 10_000
@@ -30,21 +30,7 @@ const IDLE_TIMEOUT_MS = 10_000
 const GC_OFTEN = ['--expose-gc', '--import', 'data:text/javascript,setInterval(() => globalThis.gc(), 500).unref()']
 
 function startGateway(stack: LocalStack, configPath: string, env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
-  return startGatewayProcess(
-    {
-      AWS_REGION: stack.region,
-      AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
-      SAGEGATE_BUCKET: LOCAL_BUCKET,
-      SAGEGATE_S3_ENDPOINT: stack.s3.endpoint,
-      SAGEGATE_SAGEMAKER_ENDPOINT: stack.sagemaker.endpoint,
-      SAGEGATE_CONFIG: configPath,
-      SAGEGATE_LOCAL: 'false',
-      LOG_LEVEL: 'fatal',
-      ...env,
-    },
-    GC_OFTEN,
-  )
+  return startGatewayProcess({ ...localStackEnv(stack, configPath), ...env }, GC_OFTEN)
 }
 
 /** Sends `bytes` of a body and keeps the request open (it neither ends nor closes it). */

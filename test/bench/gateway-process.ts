@@ -1,8 +1,25 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { LOCAL_BUCKET } from '../../src/local/defaults.js'
+import type { LocalStack } from '../../src/local/stack.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url)) // dist/test/bench → repo root
+
+/** The environment of a gateway process in front of the local stack (as AWS), with a configuration file. */
+export function localStackEnv(stack: LocalStack, configPath: string): Record<string, string> {
+  return {
+    AWS_REGION: stack.region,
+    AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
+    SAGEGATE_BUCKET: LOCAL_BUCKET,
+    SAGEGATE_S3_ENDPOINT: stack.s3.endpoint,
+    SAGEGATE_SAGEMAKER_ENDPOINT: stack.sagemaker.endpoint,
+    SAGEGATE_CONFIG: configPath,
+    SAGEGATE_LOCAL: 'false',
+    LOG_LEVEL: 'fatal',
+  }
+}
 
 /** The built gateway (dist/src/server.js) in its own process, on a random port; resolves once it answers. */
 export async function startGatewayProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<{ url: string; child: ChildProcess }> {

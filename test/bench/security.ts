@@ -22,7 +22,7 @@ import { join } from 'node:path'
 import pino from 'pino'
 import { LOCAL_BUCKET, localEndpoints } from '../../src/local/defaults.js'
 import { startLocalStack, type LocalStack } from '../../src/local/stack.js'
-import { startGatewayProcess } from './gateway-process.js'
+import { localStackEnv, startGatewayProcess } from './gateway-process.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000)
@@ -59,17 +59,7 @@ const mme = `models:\n  bench-text:\n    mode: async\n    endpointName: summariz
 async function gatewayWith(stack: LocalStack, dir: string, name: string, yaml: string): Promise<{ url: string; child: ChildProcess }> {
   const path = join(dir, `${name}.yaml`)
   await writeFile(path, yaml + mme)
-  return startGatewayProcess({
-    AWS_REGION: stack.region,
-    AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
-    SAGEGATE_BUCKET: LOCAL_BUCKET,
-    SAGEGATE_S3_ENDPOINT: stack.s3.endpoint,
-    SAGEGATE_SAGEMAKER_ENDPOINT: stack.sagemaker.endpoint,
-    SAGEGATE_CONFIG: path,
-    SAGEGATE_LOCAL: 'false',
-    LOG_LEVEL: 'fatal',
-  })
+  return startGatewayProcess(localStackEnv(stack, path))
 }
 
 /** Fires `total` calls with `concurrency` workers; counts answers by status. */
