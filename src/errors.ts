@@ -32,10 +32,14 @@ export const isAppError = (err: unknown): err is AppError => err instanceof AppE
 export const errors = {
   modelNotFound: (name: string) => new AppError('model_not_found', 404, `No model named "${name}" is configured.`),
   jobNotFound: () => new AppError('job_not_found', 404, 'No such job.'),
-  wrongMode: (name: string, mode: string, want: string) =>
-    new AppError('wrong_model_mode', 409, `Model "${name}" is a ${mode} model; use the ${want === 'async' ? 'jobs' : 'predict'} route.`, {
-      details: { mode },
-    }),
+  /** The model's mode decides its route: async models take jobs, real-time models predict calls. */
+  wrongMode: (name: string, mode: 'async' | 'realtime') =>
+    new AppError(
+      'wrong_model_mode',
+      409,
+      `Model "${name}" is ${mode === 'async' ? 'an async' : 'a real-time'} model; use POST /models/${name}/${mode === 'async' ? 'jobs' : 'predict'}.`,
+      { details: { mode } },
+    ),
   unsupportedMediaType: (got: string | undefined, accepted: readonly string[]) =>
     new AppError(
       'unsupported_media_type',
@@ -55,8 +59,8 @@ export const errors = {
   badRequest: (message: string, details?: Record<string, unknown>) =>
     new AppError('bad_request', 400, message, details === undefined ? {} : { details }),
   invalidCustomAttributes: (message: string) => new AppError('invalid_custom_attributes', 400, message),
-  notCompleted: (status: string) =>
-    new AppError('job_not_completed', 409, `The job is ${status}; its result is not available.`, { details: { status } }),
+  notCompleted: (jobStatus: string) =>
+    new AppError('job_not_completed', 409, `The job is ${jobStatus}; its result is not available.`, { details: { jobStatus } }),
   rangeNotSatisfiable: (sizeBytes: number) =>
     new AppError('range_not_satisfiable', 416, 'The requested range is not satisfiable.', {
       headers: { 'content-range': `bytes */${sizeBytes}` },

@@ -61,6 +61,8 @@ function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: AppE
     .code(problem.statusCode)
     .type('application/problem+json')
     .send({
+      // Extension members first: none may replace a member RFC 9457 defines (status is the HTTP status).
+      ...(problem.details ?? {}),
       type: `urn:sagegate:problem:${problem.code}`,
       title: STATUS_CODES[problem.statusCode] ?? 'Error',
       status: problem.statusCode,
@@ -68,7 +70,6 @@ function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: AppE
       detail: problem.message,
       instance: request.url,
       requestId: request.id,
-      ...(problem.details ?? {}),
     })
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Readable } from 'node:stream'
-import { errors } from '../errors.js'
+import { mayUse } from '../services/keyring.js'
 import type { PredictService, RealtimeModel } from '../services/predict-service.js'
 import { bodyIdleSignal } from './client-watch.js'
 import { clientGone, continueIfExpected, CUSTOM_ATTRIBUTES_HEADER, readSmallBody } from './http.js'
@@ -10,7 +10,6 @@ const INFERENCE_ID_HEADER = 'x-inference-id'
 const INVOKED_VARIANT_HEADER = 'x-invoked-variant'
 // InvokeEndpoint bodies are at most 6 MiB: the largest a real-time model may accept.
 const REALTIME_BODY_LIMIT = 6 * 1024 * 1024
-const LARGE_HINT = 'Use POST /models/{name}/jobs with an async model for larger inputs.'
 
 const single = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(', ') : v)
 
@@ -33,7 +32,7 @@ export function predictRoutes(predict: PredictService) {
           const model = await predict.realtimeModel(request.params.name)
           resolved.set(request, model)
           const length = Number(request.headers['content-length'] ?? 0)
-          if (length > model.maxBytes) throw errors.payloadTooLarge(model.maxBytes, LARGE_HINT)
+          if (length > model.maxBytes) throw await predict.tooLarge(model, request.headers['content-type'], (name) => mayUse(request.principal, name))
           continueIfExpected(request, reply)
           return payload
         },
@@ -48,6 +47,7 @@ export function predictRoutes(predict: PredictService) {
           customAttributes: single(request.headers[CUSTOM_ATTRIBUTES_HEADER]),
           inferenceId: single(request.headers[INFERENCE_ID_HEADER]),
           signal: clientGone(request, reply),
+          mayUse: (name: string) => mayUse(request.principal, name),
         }
         const stream = request.query.stream === 'true' || request.query.stream === '1'
         const result = stream ? await predict.predictStream(input) : await predict.predict(input)

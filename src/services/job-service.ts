@@ -72,7 +72,7 @@ export function createJobService(deps: JobServiceDeps) {
 
   async function asyncModel(name: string): Promise<NamedModel & AsyncModelConfig> {
     const model = await deps.models.get(name)
-    if (model.mode !== 'async') throw errors.wrongMode(name, model.mode, 'async')
+    if (model.mode !== 'async') throw errors.wrongMode(name, model.mode)
     return model
   }
 

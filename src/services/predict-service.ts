@@ -17,6 +17,8 @@ export interface PredictInput {
   customAttributes: string | undefined
   inferenceId: string | undefined
   signal: AbortSignal
+  /** The models the caller may use (the 413 hint names only those). */
+  mayUse: (name: string) => boolean
 }
 
 export interface PredictServiceDeps {
@@ -56,13 +58,26 @@ export function createPredictService(deps: PredictServiceDeps) {
 
   async function realtimeModel(name: string): Promise<RealtimeModel> {
     const model = await deps.models.get(name)
-    if (model.mode !== 'realtime') throw errors.wrongMode(name, model.mode, 'realtime')
+    if (model.mode !== 'realtime') throw errors.wrongMode(name, model.mode)
     return model
+  }
+
+  /**
+   * 413 for an input over the model's limit, naming the jobs route of an async model (one the caller
+   * may use) that accepts the input's type, if there is one.
+   */
+  async function tooLarge(model: RealtimeModel, contentType: string | undefined, mayUse: (name: string) => boolean): Promise<AppError> {
+    const essence = parseMediaType(contentType)?.essence
+    const candidates = (await deps.models.list().catch(() => [])).filter((m) => m.mode === 'async' && mayUse(m.name))
+    const fit = essence === undefined ? undefined : candidates.find((m) => isAcceptedType(essence, m.contentTypes))
+    return errors.payloadTooLarge(
+      model.maxBytes,
+      fit !== undefined ? `Send larger inputs as an async job: POST /models/${fit.name}/jobs.` : 'No async model for larger inputs of this type is available.',
+    )
   }
 
   function request(input: PredictInput): RealtimeInvocation {
     const { model } = input
-    if (input.body.length > model.maxBytes) throw errors.payloadTooLarge(model.maxBytes, 'Use POST /models/{name}/jobs with an async model for larger inputs.')
     if (model.contentTypes !== undefined) {
       const media = parseMediaType(input.contentType)
       if (media === undefined || !isAcceptedType(media.essence, model.contentTypes)) throw errors.unsupportedMediaType(input.contentType, model.contentTypes)
@@ -98,6 +113,7 @@ export function createPredictService(deps: PredictServiceDeps) {
   }
 
   async function predict(input: PredictInput): Promise<RealtimeResult> {
+    if (input.body.length > input.model.maxBytes) throw await tooLarge(input.model, input.contentType, input.mayUse)
     const req = request(input)
     return withColdStartRetries(input.model, input.signal, () => deps.runtime.invoke(req, { signal: input.signal, timeoutMs: input.model.timeoutMs }))
   }
@@ -106,13 +122,14 @@ export function createPredictService(deps: PredictServiceDeps) {
     if (!input.model.streaming) {
       throw new AppError('streaming_not_supported', 400, `Model "${input.model.name}" does not stream; call it without ?stream=true.`)
     }
+    if (input.body.length > input.model.maxBytes) throw await tooLarge(input.model, input.contentType, input.mayUse)
     const req = request(input)
     return withColdStartRetries(input.model, input.signal, () =>
       deps.runtime.invokeStream(req, { signal: input.signal, timeoutMs: input.model.timeoutMs }),
     )
   }
 
-  return { realtimeModel, predict, predictStream }
+  return { realtimeModel, tooLarge, predict, predictStream }
 }
 
 export type PredictService = ReturnType<typeof createPredictService>

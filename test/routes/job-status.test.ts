@@ -52,7 +52,7 @@ t.test('result: 409 while in progress, then the bytes, with ranges', async (t) =
   const { app, store, job, outKey } = await created(t)
   const early = await app.inject(`/jobs/${job.id}/result`)
   t.equal(early.statusCode, 409)
-  t.equal(early.json().status, 'in_progress')
+  t.match(early.json(), { status: 409, jobStatus: 'in_progress' })
   await store.putSmall({ bucket: 'out', key: outKey.slice(4) }, '0123456789', 'text/plain')
   const full = await app.inject(`/jobs/${job.id}/result`)
   t.equal(full.statusCode, 200)

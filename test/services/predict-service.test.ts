@@ -23,6 +23,7 @@ t.test('cold-start retries leave no abort listener behind on the request signal'
     contentType: 'text/plain',
     accept: undefined,
     customAttributes: undefined,
+    mayUse: () => true,
     inferenceId: undefined,
     signal: controller.signal,
   })
