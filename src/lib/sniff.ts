@@ -17,6 +17,16 @@ const sniffers: Record<string, (head: Buffer) => boolean> = {
   'video/x-matroska': (head) => head.subarray(0, 4).equals(ebml),
 }
 
+/** The video container `head` starts like, if any (for an upload sent without a useful type). */
+export function detectSignature(head: Buffer): string | undefined {
+  if (head.length >= 8 && isoBoxTypes.has(head.toString('latin1', 4, 8))) {
+    // An ftyp box whose major brand is QuickTime's.
+    return head.length >= 12 && head.toString('latin1', 4, 12) === 'ftypqt  ' ? 'video/quicktime' : 'video/mp4'
+  }
+  if (head.subarray(0, 4).equals(ebml)) return 'video/webm'
+  return undefined
+}
+
 /** undefined: no signature known for this type; otherwise whether `head` matches it. */
 export function matchesSignature(essence: string, head: Buffer): boolean | undefined {
   const sniff = sniffers[essence]

@@ -2,7 +2,9 @@ import multipart, { type MultipartFile, type Multipart } from '@fastify/multipar
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
 import { errors } from '../errors.js'
-import { parseMediaType } from '../lib/media-type.js'
+import { isAcceptedType, parseMediaType, typeFromFilename } from '../lib/media-type.js'
+import { detectSignature, SNIFF_BYTES } from '../lib/sniff.js'
+import { peek } from '../lib/streams.js'
 import { resultConditions } from '../services/job-result.js'
 import type { AsyncModelConfig } from '../config.js'
 import type { JobView } from '../services/job-record.js'
@@ -34,7 +36,24 @@ interface Upload {
  * the file is read once the file is stored and must be empty (a second file is a 400, and the job is
  * not started).
  */
-async function multipartUpload(request: FastifyRequest, maxBytes: number, signal: AbortSignal): Promise<Upload> {
+/**
+ * A form part's type. `curl -F file=@clip.mp4` (no `;type=`), what most people type, sends
+ * application/octet-stream, and a part with no Content-Type at all reads as text/plain (RFC 7578
+ * §4.4): the two types a client sends when it did not say. When the model does not take such a type
+ * as it is, the type comes from the file name's extension, else from the first bytes' signature; the
+ * model's accepted types and the content check then apply as for any upload.
+ */
+async function typeOfPart(file: MultipartFile, accepted: readonly string[], signal: AbortSignal): Promise<{ contentType: string | undefined; body: Readable }> {
+  const essence = parseMediaType(file.mimetype)?.essence
+  const vague = essence === 'application/octet-stream' || essence === 'text/plain'
+  if (!vague || isAcceptedType(essence, accepted)) return { contentType: file.mimetype, body: file.file }
+  const byName = typeFromFilename(file.filename)
+  if (byName !== undefined) return { contentType: byName, body: file.file }
+  const { head, body } = await peek(file.file, SNIFF_BYTES, signal)
+  return { contentType: detectSignature(head) ?? file.mimetype, body }
+}
+
+async function multipartUpload(request: FastifyRequest, maxBytes: number, acceptedTypes: readonly string[], signal: AbortSignal): Promise<Upload> {
   // busboy throws (a 500) on a boundary it cannot use: refuse it first.
   const boundary = parseMediaType(request.headers['content-type'])?.parameters.boundary
   if (boundary === undefined || !BOUNDARY.test(boundary)) {
@@ -61,9 +80,10 @@ async function multipartUpload(request: FastifyRequest, maxBytes: number, signal
       file.file.resume()
       throw errors.badRequest(`The file must be sent in the field "file", not "${file.fieldname}".`)
     }
+    const typed = await typeOfPart(file, acceptedTypes, signal)
     return {
-      body: file.file,
-      contentType: file.mimetype,
+      body: typed.body,
+      contentType: typed.contentType,
       ...(file.filename ? { filename: file.filename.slice(0, 255) } : {}),
       ...customAttributesOf(request, fields.customAttributes),
       afterBody: async () => {
@@ -120,7 +140,7 @@ export function jobRoutes(jobs: JobService, lifecycle: Lifecycle, clientUploads:
         let upload: Upload
         if (request.isMultipart()) {
           continueIfExpected(request, reply)
-          upload = await multipartUpload(request, model.maxBytes, signal)
+          upload = await multipartUpload(request, model.maxBytes, model.contentTypes, signal)
         } else {
           upload = rawUpload(request)
         }
