@@ -1,5 +1,9 @@
 // Builds model/profiles.json from samples/<language>.txt: for each language, the counts of its most
-// frequent character n-grams (the classifier's naive-Bayes features). Rerun after editing a sample,
+// frequent character n-grams (the classifier's naive-Bayes features), and the softmax temperature
+// that makes its scores calibrated probabilities, chosen by k-fold cross-validation over the samples'
+// sentences (profiles built without a fold score that fold; the temperature minimising their log
+// loss wins). The samples are short everyday phrases as well as longer prose, since that is what
+// callers send. Rerun after editing a sample,
 // from the repository root:
 //   npx tsc -p . && node dist/handlers/language-id/build-profiles.js
 // (arguments: [samplesDir] [outFile], default handlers/language-id/samples and
@@ -8,11 +12,14 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { buildTables, logLikelihoods, softmax } from './naive-bayes.js'
 import { countNgrams } from './ngrams.js'
 
 export const PROFILE_FORMAT = 'char-ngram-counts'
-export const DEFAULT_NGRAM_SIZES: readonly number[] = [1, 2, 3]
-export const DEFAULT_MAX_NGRAMS_PER_LANGUAGE = 1200
+export const DEFAULT_NGRAM_SIZES: readonly number[] = [1, 2, 3, 4]
+export const DEFAULT_MAX_NGRAMS_PER_LANGUAGE = 4000
+export const DEFAULT_SMOOTHING = 0.1
+export const CALIBRATION_FOLDS = 5
 /** ISO 639-1 (or 639-3) codes: the file name of a sample and the `language` of an answer. */
 export const LANGUAGE_CODE = /^[a-z]{2,3}$/
 
@@ -27,12 +34,19 @@ export interface LanguageProfiles {
   format: typeof PROFILE_FORMAT
   ngramSizes: number[]
   maxNgramsPerLanguage: number
+  /** Additive smoothing the temperature was calibrated with (model.json may override it). */
+  smoothing: number
+  /** Log-likelihoods are divided by this before the softmax. */
+  temperature: number
+  /** How the profiles did on the samples' sentences when each fold was left out. */
+  crossValidation: { folds: number; sentences: number; accuracy: number; logLoss: number }
   languages: Record<string, LanguageProfile>
 }
 
 export interface BuildOptions {
   ngramSizes?: readonly number[]
   maxNgramsPerLanguage?: number
+  smoothing?: number
 }
 
 /** Most frequent first; ties in code-unit order so the output is the same on every machine. */
@@ -41,9 +55,7 @@ function byFrequency(a: [string, number], b: [string, number]): number {
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0
 }
 
-export function buildProfiles(samples: Record<string, string>, options: BuildOptions = {}): LanguageProfiles {
-  const ngramSizes = [...(options.ngramSizes ?? DEFAULT_NGRAM_SIZES)]
-  const maxNgramsPerLanguage = options.maxNgramsPerLanguage ?? DEFAULT_MAX_NGRAMS_PER_LANGUAGE
+function countProfiles(samples: Record<string, string>, ngramSizes: number[], maxNgramsPerLanguage: number): Record<string, LanguageProfile> {
   const languages: Record<string, LanguageProfile> = {}
   for (const language of Object.keys(samples).sort()) {
     if (!LANGUAGE_CODE.test(language)) throw new Error(`invalid language code "${language}"`)
@@ -53,7 +65,71 @@ export function buildProfiles(samples: Record<string, string>, options: BuildOpt
     const top = [...counts].sort(byFrequency).slice(0, maxNgramsPerLanguage)
     languages[language] = { total, ngrams: Object.fromEntries(top) }
   }
-  return { format: PROFILE_FORMAT, ngramSizes, maxNgramsPerLanguage, languages }
+  return languages
+}
+
+/** Sentences (or phrases) of a sample: split after . ! ? and at line breaks. */
+export function sentences(sample: string): string[] {
+  return sample
+    .split(/(?<=[.!?…])\s+|\n+/u)
+    .map((s) => s.trim())
+    .filter((s) => /\p{L}/u.test(s))
+}
+
+interface Scored {
+  logLikelihood: number[]
+  truth: number
+}
+
+/** Scores every sentence with profiles built from the other folds (sentence i is in fold i mod k). */
+function crossValidationScores(samples: Record<string, string>, ngramSizes: number[], max: number, smoothing: number): Scored[] {
+  const languages = Object.keys(samples).sort()
+  const split = languages.map((language) => sentences(samples[language] ?? ''))
+  const scored: Scored[] = []
+  for (let fold = 0; fold < CALIBRATION_FOLDS; fold++) {
+    const rest = Object.fromEntries(languages.map((language, i) => [language, split[i]!.filter((_, j) => j % CALIBRATION_FOLDS !== fold).join('\n')]))
+    const tables = buildTables(countProfiles(rest, ngramSizes, max), smoothing)
+    split.forEach((list, truth) => {
+      list.forEach((sentence, j) => {
+        if (j % CALIBRATION_FOLDS !== fold) return
+        const logLikelihood = logLikelihoods(sentence, ngramSizes, tables)
+        if (logLikelihood !== undefined) scored.push({ logLikelihood, truth })
+      })
+    })
+  }
+  return scored
+}
+
+function logLoss(scored: Scored[], temperature: number): number {
+  let sum = 0
+  for (const { logLikelihood, truth } of scored) sum -= Math.log(Math.max(1e-12, softmax(logLikelihood, temperature)[truth]!))
+  return sum / scored.length
+}
+
+/** The temperature, on a geometric grid from 1 to ~400, with the lowest cross-validated log loss. */
+export function calibrate(samples: Record<string, string>, ngramSizes: number[], max: number, smoothing: number) {
+  const scored = crossValidationScores(samples, ngramSizes, max, smoothing)
+  let best = { temperature: 1, loss: Infinity }
+  for (let k = 0; k <= 60; k++) {
+    const temperature = Math.round(1.1 ** k * 100) / 100
+    const loss = logLoss(scored, temperature)
+    if (loss < best.loss) best = { temperature, loss }
+  }
+  const correct = scored.filter(({ logLikelihood, truth }) => logLikelihood.indexOf(Math.max(...logLikelihood)) === truth).length
+  const round = (n: number) => Math.round(n * 10_000) / 10_000
+  return {
+    temperature: best.temperature,
+    crossValidation: { folds: CALIBRATION_FOLDS, sentences: scored.length, accuracy: round(correct / scored.length), logLoss: round(best.loss) },
+  }
+}
+
+export function buildProfiles(samples: Record<string, string>, options: BuildOptions = {}): LanguageProfiles {
+  const ngramSizes = [...(options.ngramSizes ?? DEFAULT_NGRAM_SIZES)]
+  const maxNgramsPerLanguage = options.maxNgramsPerLanguage ?? DEFAULT_MAX_NGRAMS_PER_LANGUAGE
+  const smoothing = options.smoothing ?? DEFAULT_SMOOTHING
+  const languages = countProfiles(samples, ngramSizes, maxNgramsPerLanguage)
+  const { temperature, crossValidation } = calibrate(samples, ngramSizes, maxNgramsPerLanguage, smoothing)
+  return { format: PROFILE_FORMAT, ngramSizes, maxNgramsPerLanguage, smoothing, temperature, crossValidation, languages }
 }
 
 /** One language per line, so a rebuild shows up as a readable diff per language. */
@@ -85,7 +161,8 @@ async function main(args: string[]): Promise<void> {
   const outFile = resolve(args[1] ?? 'handlers/language-id/model/profiles.json')
   const profiles = await buildProfilesFile(samplesDir, outFile)
   const summary = Object.entries(profiles.languages).map(([code, p]) => `${code}: ${Object.keys(p.ngrams).length}`)
-  console.log(`wrote ${outFile} (${summary.join(', ')})`)
+  const cv = profiles.crossValidation
+  console.log(`wrote ${outFile} (${summary.join(', ')}); temperature ${profiles.temperature}, ${cv.folds}-fold accuracy ${cv.accuracy} on ${cv.sentences} sentences`)
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

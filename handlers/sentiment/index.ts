@@ -1,7 +1,9 @@
-// sentiment: lexicon-based English sentiment with the Hugging Face text-classification wire shape.
-// Takes text/plain, or application/json `{"inputs": "text"}` / `{"inputs": ["t1", "t2"]}`, and
-// answers `[{"label": "POSITIVE"|"NEGATIVE"|"NEUTRAL", "score": 0..1}]`, one entry per input.
-// The lexicon and word lists come from the artifact (model.json + lexicon.json), see lexicon-model.ts.
+// sentiment: lexicon-based sentiment (English, French, German, Spanish) with the Hugging Face
+// text-classification wire shape. Takes text/plain, or application/json `{"inputs": "text"}` /
+// `{"inputs": ["t1", "t2"]}`, and answers `[{"label": "POSITIVE"|"NEGATIVE"|"NEUTRAL", "score": 0..1}]`,
+// one entry per input. A text in a language the model cannot score is a 422 whose message starts with
+// `unsupported_language` (detect.ts), never a guess. The lexicons and word lists come from the artifact
+// (model.json + lexicon*.json), see lexicon-model.ts.
 import { type Handler, type HandlerOutput, negotiateAccept } from '../handler.js'
 import { loadSentimentModel, type SentimentModel } from './lexicon-model.js'
 import { scoreSentiment } from './score.js'

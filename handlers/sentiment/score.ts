@@ -1,7 +1,9 @@
 // Lexicon scoring in the spirit of VADER (Hutto & Gilbert, 2014): sum word valences, adjusted for
 // negation, intensifiers, a contrastive "but", capitals and exclamation marks, then squash the sum
-// into a compound score in [-1, 1].
-import type { SentimentModel } from './lexicon-model.js'
+// into a compound score in [-1, 1]. The text's language is found first (detect.ts) and its own
+// lexicon and word lists are used; a language the model cannot score is an error, never a NEUTRAL.
+import { detectLanguage, type Token, tokenize } from './detect.js'
+import type { LanguageLexicon, SentimentModel } from './lexicon-model.js'
 
 export type SentimentLabel = 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL'
 
@@ -11,6 +13,8 @@ export interface SentimentResult {
   score: number
   /** The signed compound score, -1..1. */
   compound: number
+  /** The language whose lexicon scored the text. */
+  language: string
 }
 
 /** VADER's factor for a negated word: it flips and weakens ("not good" is milder than "bad"). */
@@ -22,89 +26,118 @@ const BEFORE_CONTRAST = 0.5
 const AFTER_CONTRAST = 1.5
 const EXCLAMATION_BOOST = 0.3
 const MAX_EXCLAMATIONS = 4
+/**
+ * No word of the text is in the lexicon: NEUTRAL, but without evidence, so not a confident one (a
+ * lexicon misses words; "a waste of money" has no listed word and is no neutral remark).
+ */
+const NO_EVIDENCE_SCORE = 0.5
 /** VADER's normalisation constant: compound = sum / sqrt(sum² + alpha). */
 const ALPHA = 15
-
-interface Token {
-  word: string
-  /** Written in capitals, e.g. "GREAT". */
-  shouted: boolean
-}
-
-/** Words (with inner apostrophes, "don't") and clause punctuation, which ends negation and intensifiers. */
-const TOKEN = /\p{L}+(?:'\p{L}+)*|[.!?;:,()]/gu
-
-function tokenize(text: string): Array<Token | null> {
-  // Typographic apostrophes ("don’t") would otherwise split contractions.
-  const normalized = text.normalize('NFKC').replace(/[\u2018\u2019\u02bc`]/g, "'")
-  const mixedCase = /\p{Ll}/u.test(normalized)
-  const tokens: Array<Token | null> = []
-  for (const [raw] of normalized.matchAll(TOKEN)) {
-    if (!/\p{L}/u.test(raw)) {
-      tokens.push(null)
-      continue
-    }
-    const word = raw.toLowerCase()
-    tokens.push({ word, shouted: mixedCase && raw.length > 1 && raw === raw.toUpperCase() })
-  }
-  return tokens
-}
 
 function round(n: number): number {
   return Math.round(n * 10_000) / 10_000
 }
 
-export function scoreSentiment(text: string, model: SentimentModel): SentimentResult {
-  const valences: Array<{ value: number; afterContrast: boolean }> = []
+interface Valence {
+  value: number
+  afterContrast: boolean
+  negated: boolean
+}
+
+/** Splits elided words ("n'aime" → "ne", "aime") for languages that elide. */
+function expand(tokens: Array<Token | null>, lexicon: LanguageLexicon): Array<Token | null> {
+  if (lexicon.elisions.size === 0) return tokens
+  const out: Array<Token | null> = []
+  for (const token of tokens) {
+    const apostrophe = token?.word.indexOf("'") ?? -1
+    const full = token !== null && apostrophe > 0 ? lexicon.elisions.get(token.word.slice(0, apostrophe)) : undefined
+    if (token === null || full === undefined) {
+      out.push(token)
+      continue
+    }
+    out.push({ word: full, shouted: false }, { word: token.word.slice(apostrophe + 1), shouted: token.shouted })
+  }
+  return out
+}
+
+function sumValences(tokens: Array<Token | null>, lexicon: LanguageLexicon, negationScope: number): { sum: number; found: number } {
+  const valences: Valence[] = []
   let factor = 1
   let negatedFor = 0
   let contrastSeen = false
-  for (const token of tokenize(text)) {
+  // A negator that negated nothing before its clause ended may look back (German "mag es nicht").
+  let pendingNegator: { negatedSomething: boolean; before: number } | undefined
+  let clauseStart = 0
+  const endClause = (): void => {
+    const candidate = pendingNegator !== undefined ? valences[pendingNegator.before - 1] : undefined
+    if (lexicon.negationLooksBack && pendingNegator?.negatedSomething === false && candidate !== undefined && pendingNegator.before > clauseStart && !candidate.negated) {
+      candidate.value *= NEGATION_FACTOR
+      candidate.negated = true
+    }
+    pendingNegator = undefined
+    clauseStart = valences.length
+    factor = 1
+    negatedFor = 0
+  }
+  for (const token of tokens) {
     if (token === null) {
-      factor = 1
-      negatedFor = 0
+      endClause()
       continue
     }
     const { word } = token
-    if (model.contrastWords.has(word)) {
+    if (lexicon.contrastWords.has(word)) {
+      endClause()
       contrastSeen = true
-      factor = 1
-      negatedFor = 0
       continue
     }
-    if (model.negators.has(word)) {
-      negatedFor = model.negationScope
+    if (lexicon.negators.has(word)) {
+      negatedFor = negationScope
       factor = 1
+      pendingNegator = { negatedSomething: false, before: valences.length }
       continue
     }
     const negated = negatedFor > 0
     if (negatedFor > 0) negatedFor -= 1
-    const intensity = model.intensifiers.get(word)
+    const intensity = lexicon.intensifiers.get(word)
     if (intensity !== undefined) {
       factor *= intensity
       continue
     }
-    const valence = model.lexicon.get(word)
+    const valence = lexicon.lexicon.get(word)
     if (valence !== undefined) {
       let value = valence * factor
       if (token.shouted) value *= CAPS_FACTOR
-      if (negated) value *= NEGATION_FACTOR
-      valences.push({ value, afterContrast: contrastSeen })
+      if (negated) {
+        value *= NEGATION_FACTOR
+        if (pendingNegator !== undefined) pendingNegator.negatedSomething = true
+      }
+      valences.push({ value, afterContrast: contrastSeen, negated })
     }
     factor = 1
   }
+  endClause()
   let sum = 0
   for (const { value, afterContrast } of valences) {
     sum += contrastSeen ? value * (afterContrast ? AFTER_CONTRAST : BEFORE_CONTRAST) : value
   }
+  return { sum, found: valences.length }
+}
+
+export function scoreSentiment(text: string, model: SentimentModel): SentimentResult {
+  const tokens = tokenize(text)
+  const lexicon = detectLanguage(text, tokens, model)
+  const { sum: valenceSum, found } = sumValences(expand(tokens, lexicon), lexicon, model.negationScope)
+  let sum = valenceSum
   if (sum !== 0) {
     const exclamations = Math.min(MAX_EXCLAMATIONS, (text.match(/!/g) ?? []).length)
     sum += Math.sign(sum) * exclamations * EXCLAMATION_BOOST
   }
   const compound = sum / Math.sqrt(sum * sum + ALPHA)
   const magnitude = Math.abs(compound)
+  const language = lexicon.language
+  if (found === 0) return { label: 'NEUTRAL', score: NO_EVIDENCE_SCORE, compound: 0, language }
   if (compound === 0 || magnitude < model.neutralThreshold) {
-    return { label: 'NEUTRAL', score: round(1 - magnitude), compound: round(compound) }
+    return { label: 'NEUTRAL', score: round(1 - magnitude), compound: round(compound), language }
   }
-  return { label: compound > 0 ? 'POSITIVE' : 'NEGATIVE', score: round((1 + magnitude) / 2), compound: round(compound) }
+  return { label: compound > 0 ? 'POSITIVE' : 'NEGATIVE', score: round((1 + magnitude) / 2), compound: round(compound), language }
 }

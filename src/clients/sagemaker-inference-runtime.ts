@@ -65,10 +65,15 @@ export function translateInvokeError(err: unknown): Error {
       const status = e.OriginalStatusCode ?? 0
       if (status === 0) return new AppError('model_timeout', 504, 'The model did not answer in time.', { cause: err })
       if (status >= 400 && status < 500) {
-        return new AppError('model_rejected_input', 422, 'The model rejected the input.', {
-          details: { modelStatus: status, modelMessage: clip(e.OriginalMessage ?? e.message) },
-          cause: err,
-        })
+        const modelMessage = clip(e.OriginalMessage ?? e.message)
+        // The reference models say so when a text is in a language they do not read (handlers/sentiment).
+        const language = /\bunsupported_language:/.test(modelMessage ?? '')
+        return new AppError(
+          language ? 'unsupported_language' : 'model_rejected_input',
+          422,
+          language ? 'The model does not read the language of this input.' : 'The model rejected the input.',
+          { details: { modelStatus: status, modelMessage }, cause: err },
+        )
       }
       return new AppError('model_error', 502, 'The model failed.', { details: { modelStatus: status }, cause: err })
     }

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { HandlerError } from '../../handlers/handler.js'
+import { startModelHost } from '../../src/local/model-host/host.js'
 import { handler } from '../../handlers/sentiment/index.js'
 import type { SentimentModel } from '../../handlers/sentiment/lexicon-model.js'
 import { makeContext, memoryBody } from './invocation-fixtures.js'
@@ -43,10 +44,65 @@ async function tempModel(t: Test, files: Record<string, unknown>): Promise<strin
   return dir
 }
 
-t.test('the shipped lexicon loads and holds a few hundred words', async (t) => {
+t.test('the shipped lexicons load: English, French, German and Spanish, a few hundred words each', async (t) => {
   const model = await loadDefault()
   t.equal(model.name, 'sentiment')
-  t.ok(model.lexicon.size >= 300, `${model.lexicon.size} words`)
+  t.same(model.languages.map((l) => l.language), ['en', 'fr', 'de', 'es'])
+  for (const { language, lexicon } of model.languages) t.ok(lexicon.size >= 250, `${language}: ${lexicon.size} words`)
+  t.same([...model.unsupported.keys()], ['it', 'pt', 'nl'], 'recognised, but refused')
+})
+
+/** Clear opinions written for this test: none of them may come back NEUTRAL. */
+const OPINIONS: Record<string, { positive: string[]; negative: string[]; negated: Array<[string, 'POSITIVE' | 'NEGATIVE']> }> = {
+  en: {
+    positive: ['I love this.', 'The staff were friendly and the room was spotless.', 'What a fantastic concert!', 'Super!'],
+    negative: ['The service was terrible.', 'I hate waiting in this slow queue.', 'The food was cold and disgusting.'],
+    negated: [['The soup was not good.', 'NEGATIVE'], ['It was not bad at all.', 'POSITIVE'], ['I don’t like this place.', 'NEGATIVE']],
+  },
+  fr: {
+    positive: ["J'adore ce restaurant !", 'Le personnel était très gentil et la chambre impeccable.', 'Quel concert magnifique !'],
+    negative: ['Le service était vraiment nul.', 'Cet hôtel est sale et bruyant.', 'Je suis très déçu de ce produit.'],
+    negated: [["Ce n'est pas bon.", 'NEGATIVE'], ["Ce n'est pas mal du tout.", 'POSITIVE'], ["Je n'aime pas ce film.", 'NEGATIVE'], ["J'aime pas la fin.", 'NEGATIVE']],
+  },
+  de: {
+    positive: ['Das Essen war hervorragend!', 'Die Mitarbeiter waren sehr freundlich und hilfsbereit.', 'Ich liebe diese Stadt.'],
+    negative: ['Das Hotel war schrecklich und schmutzig.', 'Der Service war leider sehr schlecht.', 'Ich bin total enttäuscht.'],
+    negated: [['Das ist nicht gut.', 'NEGATIVE'], ['Der Film war nicht schlecht.', 'POSITIVE'], ['Die Suppe gefällt mir nicht.', 'NEGATIVE'], ['Kein gutes Hotel.', 'NEGATIVE']],
+  },
+  es: {
+    positive: ['Me encanta este lugar.', 'La comida estaba deliciosa y el camarero fue muy amable.', '¡Qué película tan buena!'],
+    negative: ['El servicio fue pésimo.', 'La habitación estaba sucia y era muy ruidosa.', 'Odio este teléfono, es inútil.'],
+    negated: [['No es bueno.', 'NEGATIVE'], ['No está mal.', 'POSITIVE'], ['No me gusta nada.', 'NEGATIVE']],
+  },
+}
+
+t.test('clear opinions in English, French, German and Spanish get their label, never NEUTRAL', async (t) => {
+  for (const [language, { positive, negative }] of Object.entries(OPINIONS)) {
+    for (const text of positive) t.match(await classify(text), { label: 'POSITIVE' }, `${language}: ${text}`)
+    for (const text of negative) t.match(await classify(text), { label: 'NEGATIVE' }, `${language}: ${text}`)
+  }
+})
+
+t.test('negation in each language: "not good", "pas bon", "nicht gut", "no es bueno"', async (t) => {
+  for (const [language, { negated }] of Object.entries(OPINIONS)) {
+    for (const [text, label] of negated) t.equal((await classify(text)).label, label, `${language}: ${text}`)
+  }
+})
+
+t.test('a language it cannot score is a 422 unsupported_language, never a NEUTRAL', async (t) => {
+  const cases: Array<[string, RegExp]> = [
+    ['Il film è stato bellissimo, mi è piaciuto molto.', /looks Italian \(it\)/],
+    ['O filme foi ótimo, gostei muito.', /looks Portuguese \(pt\)/],
+    ['De film was echt geweldig.', /looks Dutch \(nl\)/],
+    ['Этот фильм просто отличный', /not written in the Latin alphabet/],
+    ['Xyzzy plugh frobozz', /cannot be told/],
+  ]
+  for (const [text, why] of cases) {
+    await t.rejects(classify(text), { name: 'HandlerError', statusCode: 422, code: 'unsupported_language', message: /^unsupported_language: / }, text)
+    await t.rejects(classify(text), { message: why }, text)
+  }
+  await t.rejects(classify('Il servizio è stato pessimo.'), { message: /reads English \(en\), French \(fr\), German \(de\), Spanish \(es\)$/ })
+  await t.rejects(invoke(JSON.stringify({ inputs: ['Very good.', 'Molto buono, davvero.'] })), { name: 'HandlerError', statusCode: 422 }, 'one unsupported text fails the list')
 })
 
 t.test('{"inputs": "text"} answers [{label, score}] as application/json', async (t) => {
@@ -70,8 +126,9 @@ t.test('text/plain is classified as a single text', async (t) => {
   t.same((JSON.parse(String(output.body)) as Result[]).map((r) => r.label), ['NEGATIVE'])
 })
 
-t.test('text without sentiment words is NEUTRAL with full confidence', async (t) => {
-  t.same(await classify('The meeting starts at nine in room four.'), { label: 'NEUTRAL', score: 1 })
+t.test('text without sentiment words is NEUTRAL, but not a confident one: there is no evidence', async (t) => {
+  t.same(await classify('The meeting starts at nine in room four.'), { label: 'NEUTRAL', score: 0.5 })
+  t.same(await classify('La réunion commence à neuf heures.'), { label: 'NEUTRAL', score: 0.5 })
 })
 
 t.test('negation flips the polarity, also in contractions with typographic apostrophes', async (t) => {
@@ -106,6 +163,21 @@ t.test('capitals and exclamation marks add emphasis; case does not change the la
 t.test('after "but" the second clause dominates', async (t) => {
   t.equal((await classify('The food was great but the service was awful.')).label, 'NEGATIVE')
   t.equal((await classify('The room was small but the staff were wonderful.')).label, 'POSITIVE')
+})
+
+t.test('through the container contract the refusal is a 422 whose error names unsupported_language', async (t) => {
+  // What the runtime passes on as ModelError's OriginalMessage, and the gateway as modelMessage.
+  const host = await startModelHost({ containers: [{ name: 'sentiment', handler: 'sentiment', modelDir }] })
+  t.teardown(() => host.close())
+  await host.ready
+  const invocations = `${host.containers[0]!.url}/invocations`
+  const call = (inputs: string) => fetch(invocations, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs }) })
+  const refused = await call('La cena era ottima e il cameriere molto gentile.')
+  t.equal(refused.status, 422)
+  t.match(await refused.json(), { error: /^unsupported_language: the text looks Italian \(it\)/ })
+  const french = await call('Le dîner était excellent.')
+  t.equal(french.status, 200)
+  t.match(await french.json(), [{ label: 'POSITIVE' }])
 })
 
 t.test('malformed requests are 400 with a message that says what is wrong', async (t) => {

@@ -86,9 +86,9 @@ t.test('streaming delivers the summary in several chunks as JSON lines', async (
 
 t.test('limits and unknown names', async (t) => {
   const it = await startTestStack(t)
-  const big = await post(`${it.baseUrl}/models/echo/predict`, Buffer.alloc(6 * 1024 * 1024 + 1), { 'content-type': 'application/octet-stream' })
+  const big = await post(`${it.baseUrl}/models/echo/predict`, Buffer.alloc(6 * 1024 * 1024 + 1), { 'content-type': 'text/plain' })
   t.equal(big.status, 413)
-  t.match(await big.json(), { code: 'payload_too_large', detail: /jobs/ })
+  t.match(await big.json(), { code: 'payload_too_large', detail: /Send larger inputs as an async job: POST \/models\/summarize\/jobs\.$/ })
   t.equal((await post(`${it.baseUrl}/models/nope/predict`, 'x', { 'content-type': 'text/plain' })).status, 404)
 })
 
