@@ -11,6 +11,7 @@ export interface SigV4Request {
   path: string
   /** Raw query string without '?'. */
   query: string
+  /** As Node gives them: each character of a value is one byte as received (ISO-8859-1). */
   headers: IncomingHttpHeaders
   /**
    * Hex SHA-256 of the body, for clients that sign the payload without sending `x-amz-content-sha256`
@@ -25,13 +26,18 @@ export type SigV4FailureCode =
   | 'SignatureDoesNotMatch'
   | 'IncompleteSignature'
   | 'RequestExpired'
+  | 'WrongRegion'
 
 export type SigV4Result =
   | { ok: true; accessKeyId: string; payloadHash: string }
-  | { ok: false; code: SigV4FailureCode; message: string }
+  | { ok: false; code: SigV4FailureCode; message: string; scopeRegion?: string }
 
 export interface SigV4Options {
   service: string
+  /** The region this endpoint serves: a credential scoped to another one is refused, as AWS does. */
+  region: string
+  /** Clock skew allowed for header auth; AWS's default is 15 minutes (SageMaker's is 5). */
+  maxSkewMs?: number
   lookupSecret(accessKeyId: string): string | undefined
   nowMs?: number
 }
@@ -59,19 +65,21 @@ export type SigV4DetailedResult =
       accessKeyId?: string
       canonicalRequest?: string
       stringToSign?: string
+      /** WrongRegion: the region the credential was scoped to. */
+      scopeRegion?: string
     }
 
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 const ALGORITHM = 'AWS4-HMAC-SHA256'
-// SigV4 allows 15 minutes of clock skew for header auth.
-const MAX_SKEW_MS = 15 * 60 * 1000
+// SigV4 allows 15 minutes of clock skew for header auth unless a service says less.
+export const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000
 // Presigned URLs may live at most 7 days (X-Amz-Expires ≤ 604800).
 const MAX_PRESIGN_EXPIRES_S = 604800
 
 export function verifySigV4(req: SigV4Request, opts: SigV4Options): SigV4Result {
   const r = verifySigV4Detailed(req, opts)
   if (r.ok) return { ok: true, accessKeyId: r.context.accessKeyId, payloadHash: r.context.payloadHash }
-  return { ok: false, code: r.code, message: r.message }
+  return { ok: false, code: r.code, message: r.message, ...(r.scopeRegion !== undefined ? { scopeRegion: r.scopeRegion } : {}) }
 }
 
 interface AuthParts {
@@ -147,6 +155,11 @@ export function verifySigV4Detailed(req: SigV4Request, opts: SigV4Options): SigV
   if (service !== opts.service) {
     return fail('IncompleteSignature', `Credential should be scoped to correct service: '${opts.service}'.`)
   }
+  // The scope's region must be the endpoint's: AWS refuses a request signed for another region
+  // before checking the signature (each caller words it as its service does).
+  if (region !== opts.region) {
+    return fail('WrongRegion', `the region '${region}' is wrong; expecting '${opts.region}'`, { scopeRegion: region })
+  }
   const amzDate = parts.amzDate
   const signedAtMs = amzDate === undefined ? NaN : amzDateToMs(amzDate)
   if (amzDate === undefined || Number.isNaN(signedAtMs)) {
@@ -162,15 +175,17 @@ export function verifySigV4Detailed(req: SigV4Request, opts: SigV4Options): SigV
   }
 
   const nowMs = opts.nowMs ?? Date.now()
+  const maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS
   if (parts.presigned) {
     if (nowMs > signedAtMs + (parts.expiresS ?? 0) * 1000) return fail('RequestExpired', 'Request has expired')
-  } else if (Math.abs(nowMs - signedAtMs) > MAX_SKEW_MS) {
-    const bound = toAmzDate(nowMs + (signedAtMs < nowMs ? -MAX_SKEW_MS : MAX_SKEW_MS))
+  } else if (Math.abs(nowMs - signedAtMs) > maxSkewMs) {
+    const bound = toAmzDate(nowMs + (signedAtMs < nowMs ? -maxSkewMs : maxSkewMs))
+    const minutes = maxSkewMs / 60_000
     return fail(
       'RequestExpired',
       signedAtMs < nowMs
-        ? `Signature expired: ${amzDate} is now earlier than ${bound} (${toAmzDate(nowMs)} - 15 min.)`
-        : `Signature not yet current: ${amzDate} is still later than ${bound} (${toAmzDate(nowMs)} + 15 min.)`,
+        ? `Signature expired: ${amzDate} is now earlier than ${bound} (${toAmzDate(nowMs)} - ${minutes} min.)`
+        : `Signature not yet current: ${amzDate} is still later than ${bound} (${toAmzDate(nowMs)} + ${minutes} min.)`,
     )
   }
 
@@ -186,6 +201,11 @@ export function verifySigV4Detailed(req: SigV4Request, opts: SigV4Options): SigV
     parts.signedHeaders,
     payloadHash,
   ].join('\n')
+  // Header bytes are read as ISO-8859-1 (Node does so) and the canonical request is hashed as UTF-8,
+  // as S3 does: its SignatureDoesNotMatch shows UTF-8 'á' sent as `x-amz-meta-x:Ã¡` in StringToSign
+  // (Automattic/knox#223), and the JS SDK signs non-ASCII metadata right with a Buffer body (headers
+  // go out as latin-1) and wrong with a string body (UTF-8) (aws/aws-sdk-js#1297). So UTF-8 bytes in
+  // a header fail here as on AWS; do not "fix" this by hashing the raw bytes.
   const scope = `${shortDate}/${region}/${service}/aws4_request`
   const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`
   const signingKey = deriveSigningKey(secret, shortDate, region, service)

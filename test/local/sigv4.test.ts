@@ -57,7 +57,7 @@ t.test('s3: header auth over keys with spaces, percent signs and unicode (path s
       query: { partNumber: '1', uploadId: 'a/b+c=d', 'x-id': 'UploadPart' },
       headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'content-type': 'text/plain' },
     })
-    const r = verifySigV4(req, { service: 's3', lookupSecret })
+    const r = verifySigV4(req, { service: 's3', region: 'us-east-1', lookupSecret })
     t.same(r, { ok: true, accessKeyId: CREDS.accessKeyId, payloadHash: 'UNSIGNED-PAYLOAD' }, path)
   }
 })
@@ -68,10 +68,10 @@ t.test('non-S3 services sign the path URI-encoded once more', async (t) => {
     path: '/endpoints/my%20ep%25x/invocations',
     headers: { 'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' },
   })
-  t.ok(ok(verifySigV4(req, { service: 'sagemaker', lookupSecret })))
+  t.ok(ok(verifySigV4(req, { service: 'sagemaker', region: 'us-east-1', lookupSecret })))
   t.equal(canonicalUri('/endpoints/my%20ep%25x/invocations', 'sagemaker'), '/endpoints/my%2520ep%2525x/invocations')
   t.equal(canonicalUri('/a%20b', 's3'), '/a%20b')
-  const asS3 = verifySigV4(req, { service: 's3', lookupSecret })
+  const asS3 = verifySigV4(req, { service: 's3', region: 'us-east-1', lookupSecret })
   t.equal(asS3.ok ? 'ok' : asS3.code, 'IncompleteSignature', 'the credential scope names the service')
 })
 
@@ -83,7 +83,7 @@ t.test('the real SageMaker runtime client passes verification (header auth, doub
     results.push(
       verifySigV4(
         { method: req.method ?? '', path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: req.headers },
-        { service: 'sagemaker', lookupSecret },
+        { service: 'sagemaker', region: 'us-east-1', lookupSecret },
       ),
     )
     req.resume()
@@ -105,15 +105,15 @@ t.test('the real SageMaker runtime client passes verification (header auth, doub
 t.test('failures: wrong secret, unknown key, no auth, malformed header, clock skew', async (t) => {
   const base = await signed('s3', { method: 'GET', path: '/bucket/key', headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } })
   const code = (r: SigV4Result): string => (r.ok ? 'ok' : r.code)
-  t.equal(code(verifySigV4(base, { service: 's3', lookupSecret: () => 'other-secret' })), 'SignatureDoesNotMatch')
-  t.equal(code(verifySigV4(base, { service: 's3', lookupSecret: () => undefined })), 'InvalidAccessKeyId')
-  t.equal(code(verifySigV4({ ...base, path: '/bucket/other' }, { service: 's3', lookupSecret })), 'SignatureDoesNotMatch')
-  t.equal(code(verifySigV4({ ...base, query: 'extra=1' }, { service: 's3', lookupSecret })), 'SignatureDoesNotMatch')
+  t.equal(code(verifySigV4(base, { service: 's3', region: 'us-east-1', lookupSecret: () => 'other-secret' })), 'SignatureDoesNotMatch')
+  t.equal(code(verifySigV4(base, { service: 's3', region: 'us-east-1', lookupSecret: () => undefined })), 'InvalidAccessKeyId')
+  t.equal(code(verifySigV4({ ...base, path: '/bucket/other' }, { service: 's3', region: 'us-east-1', lookupSecret })), 'SignatureDoesNotMatch')
+  t.equal(code(verifySigV4({ ...base, query: 'extra=1' }, { service: 's3', region: 'us-east-1', lookupSecret })), 'SignatureDoesNotMatch')
   const { authorization: _a, ...noAuth } = base.headers
-  t.equal(code(verifySigV4({ ...base, headers: noAuth }, { service: 's3', lookupSecret })), 'MissingAuthenticationToken')
-  t.equal(code(verifySigV4({ ...base, headers: { ...base.headers, authorization: 'AWS4-HMAC-SHA256 Credential=x' } }, { service: 's3', lookupSecret })), 'IncompleteSignature')
-  t.equal(code(verifySigV4(base, { service: 's3', lookupSecret, nowMs: Date.now() + 20 * 60_000 })), 'RequestExpired')
-  t.equal(code(verifySigV4(base, { service: 's3', lookupSecret, nowMs: Date.now() + 5 * 60_000 })), 'ok', 'small skew is fine')
+  t.equal(code(verifySigV4({ ...base, headers: noAuth }, { service: 's3', region: 'us-east-1', lookupSecret })), 'MissingAuthenticationToken')
+  t.equal(code(verifySigV4({ ...base, headers: { ...base.headers, authorization: 'AWS4-HMAC-SHA256 Credential=x' } }, { service: 's3', region: 'us-east-1', lookupSecret })), 'IncompleteSignature')
+  t.equal(code(verifySigV4(base, { service: 's3', region: 'us-east-1', lookupSecret, nowMs: Date.now() + 20 * 60_000 })), 'RequestExpired')
+  t.equal(code(verifySigV4(base, { service: 's3', region: 'us-east-1', lookupSecret, nowMs: Date.now() + 5 * 60_000 })), 'ok', 'small skew is fine')
 })
 
 t.test('presigned query auth, with expiry', async (t) => {
@@ -126,10 +126,10 @@ t.test('presigned query auth, with expiry', async (t) => {
   t.match(req.query, /X-Amz-Signature=/)
   // A presigned URL is used without the signer's extra headers.
   const bare = { ...req, headers: { host: req.headers.host } }
-  t.same(verifySigV4(bare, { service: 's3', lookupSecret }), { ok: true, accessKeyId: CREDS.accessKeyId, payloadHash: 'UNSIGNED-PAYLOAD' })
-  const late = verifySigV4(bare, { service: 's3', lookupSecret, nowMs: Date.now() + 61_000 })
+  t.same(verifySigV4(bare, { service: 's3', region: 'us-east-1', lookupSecret }), { ok: true, accessKeyId: CREDS.accessKeyId, payloadHash: 'UNSIGNED-PAYLOAD' })
+  const late = verifySigV4(bare, { service: 's3', region: 'us-east-1', lookupSecret, nowMs: Date.now() + 61_000 })
   t.equal(late.ok ? 'ok' : late.code, 'RequestExpired')
-  const tampered = verifySigV4({ ...bare, query: bare.query.replace('text%2Fplain', 'text%2Fhtml') }, { service: 's3', lookupSecret })
+  const tampered = verifySigV4({ ...bare, query: bare.query.replace('text%2Fplain', 'text%2Fhtml') }, { service: 's3', region: 'us-east-1', lookupSecret })
   t.equal(tampered.ok ? 'ok' : tampered.code, 'SignatureDoesNotMatch')
 })
 
@@ -148,7 +148,7 @@ t.test('aws-chunked signatures: the worked example of the S3 SigV4 streaming doc
   }
   const r = verifySigV4Detailed(
     { method: 'PUT', path: '/examplebucket/chunkObject.txt', query: '', headers },
-    { service: 's3', lookupSecret: () => 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', nowMs: Date.UTC(2013, 4, 24) },
+    { service: 's3', region: 'us-east-1', lookupSecret: () => 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', nowMs: Date.UTC(2013, 4, 24) },
   )
   if (!r.ok) throw new Error(r.message)
   const chunk = (n: number, sig: string): Buffer => Buffer.concat([Buffer.from(`${n.toString(16)};chunk-signature=${sig}\r\n`), Buffer.alloc(n, 'a'), Buffer.from('\r\n')])

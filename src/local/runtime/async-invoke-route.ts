@@ -14,6 +14,11 @@ export const ASYNC_INLINE_BODY_MAX_BYTES = 128_000
 const DEFAULT_REQUEST_TTL_SECONDS = 21_600
 const DEFAULT_INVOCATION_TIMEOUT_SECONDS = 900
 const INPUT_LOCATION = /^(https|s3):\/\/([^/]+)\/?(.*)$/
+// The service model's patterns (Java regex syntax) and how AWS quotes them in ValidationError messages.
+const S3_OUTPUT_PATH_EXTENSION = /^(?!s3:|https:)[a-zA-Z0-9!_.*'()/-]+$/
+const S3_OUTPUT_PATH_EXTENSION_SHOWN = "^(?!s3:|https:)[a-zA-Z0-9!_.*'()/-]+$"
+const FILENAME = /^(?!.*\..*\.)[a-zA-Z0-9][a-zA-Z0-9\-_.]*$/
+const FILENAME_SHOWN = '^(?!.*\\..*\\.)[a-zA-Z0-9][a-zA-Z0-9-_\\.]*$'
 
 export interface AsyncInvokeDeps {
   registry: EndpointRegistry
@@ -53,14 +58,14 @@ export function createInvokeEndpointAsync(deps: AsyncInvokeDeps) {
       c.required('inputLocation', undefined)
     }
     if (extension !== undefined) {
-      // Unconfirmed pattern; the documented rule is "no s3:// or https:// prefix", ≤ 512.
+      // Shape S3OutputPathExtensionHeader of the service model (botocore sagemaker-runtime 2017-05-13).
       c.length('s3OutputPathExtension', extension, 1, 512)
-      c.pattern('s3OutputPathExtension', extension, /^(?!s3:|https:)[\x21-\x7E]*$/i, '^(?!s3:|https:).*$')
+      c.pattern('s3OutputPathExtension', extension, S3_OUTPUT_PATH_EXTENSION, S3_OUTPUT_PATH_EXTENSION_SHOWN)
     }
     if (filename !== undefined) {
-      // Unconfirmed pattern; documented: ≤ 32 characters with at most one dot.
+      // Shape FilenameHeader of the service model: a letter or digit first, then [-_.a-zA-Z0-9], one dot at most.
       c.length('filename', filename, 1, 32)
-      c.pattern('filename', filename, /^[^./]+(\.[^./]*)?$/, '^[^./]+(\\.[^./]*)?$')
+      c.pattern('filename', filename, FILENAME, FILENAME_SHOWN)
     }
     const ttl = rawTtl === undefined ? DEFAULT_REQUEST_TTL_SECONDS : c.integer('requestTTLSeconds', rawTtl, 60, 21_600)
     const timeout =

@@ -71,7 +71,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   const realtime = createRealtimeEndpoints({ registry, s3: options.s3, region: options.region, accountId: options.accountId, logger })
 
-  const authenticate = createAuthenticator(options.credentials)
+  const authenticate = createAuthenticator(options.credentials, options.region)
   const router = createRouter()
   router.add(
     'POST',

@@ -12,6 +12,14 @@ export interface Checksum {
   digest(): Buffer
 }
 
+const DIGEST_BYTES: Record<ChecksumAlgorithm, number> = { CRC32: 4, CRC32C: 4, CRC64NVME: 8, SHA1: 20, SHA256: 32 }
+
+/** A checksum value S3 can compare at all: canonical base64 of a digest of the algorithm's size. */
+export function isWellFormedChecksum(alg: ChecksumAlgorithm, base64: string): boolean {
+  const bytes = Buffer.from(base64, 'base64')
+  return bytes.length === DIGEST_BYTES[alg] && bytes.toString('base64') === base64
+}
+
 export function parseChecksumAlgorithm(value: string | undefined): ChecksumAlgorithm | undefined {
   const upper = value?.toUpperCase()
   return CHECKSUM_ALGORITHMS.find((a) => a === upper)

@@ -13,6 +13,7 @@ import { AwsChunkedDecoder } from './aws-chunked.js'
 import {
   CHECKSUM_ALGORITHMS,
   checksumHeaderName,
+  isWellFormedChecksum,
   createChecksum,
   parseChecksumAlgorithm,
   type Checksum,
@@ -122,6 +123,10 @@ export function parseIngestSpec(req: IncomingMessage, auth: SigV4Context, defaul
   algorithm = defaultAlgorithm ?? algorithm
   if (algorithm !== undefined) {
     const headerValue = h[checksumHeaderName(algorithm)]
+    // A value that is not a digest at all is InvalidRequest, not BadDigest (which clients retry).
+    if (typeof headerValue === 'string' && !isWellFormedChecksum(algorithm, headerValue.trim())) {
+      throw invalidRequest(`Value for ${checksumHeaderName(algorithm)} header is invalid.`)
+    }
     spec.checksum = {
       algorithm,
       fromTrailer,
@@ -183,6 +188,10 @@ async function receive(req: IncomingMessage, out: WriteStream, spec: IngestSpec)
     const expected = spec.checksum.fromTrailer ? decoder?.trailers.get(spec.chunked?.trailer ?? '') : spec.checksum.expectedBase64
     if (spec.checksum.fromTrailer && expected === undefined) {
       throw invalidRequest(`The ${spec.checksum.algorithm} trailer declared in x-amz-trailer was not sent.`)
+    }
+    // Same rule for a trailer: "Value for x-amz-checksum-<alg> trailing header is invalid." (InvalidRequest).
+    if (spec.checksum.fromTrailer && expected !== undefined && !isWellFormedChecksum(spec.checksum.algorithm, expected)) {
+      throw invalidRequest(`Value for ${checksumHeaderName(spec.checksum.algorithm)} trailing header is invalid.`)
     }
     if (expected !== undefined && expected !== value) throw badDigest(spec.checksum.algorithm)
     result.checksum = { algorithm: spec.checksum.algorithm, value }

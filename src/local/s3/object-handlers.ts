@@ -1,4 +1,6 @@
 // PutObject, GetObject, HeadObject, DeleteObject, CopyObject.
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
 import type { IncomingHttpHeaders } from 'node:http'
 import { pipeline } from 'node:stream/promises'
 import { checksumHeaderName, checksumMemberName } from './checksums.js'
@@ -106,10 +108,14 @@ export async function getObject(ctx: S3Context, headOnly: boolean): Promise<void
     const count = meta.partsCount ?? 1
     if (!Number.isInteger(n) || n < 1 || n > 10000) throw invalidArgument('Part number must be an integer between 1 and 10000, inclusive', 'partNumber', partNumberRaw)
     if (n > count) throw new S3Error(416, 'InvalidPartNumber', 'The requested partnumber is not satisfiable', { PartNumberRequested: String(n), ActualPartCount: String(count) })
-    start = meta.segments.slice(0, n - 1).reduce((s, seg) => s + seg.sizeBytes, 0)
-    end = start + (meta.segments[n - 1]?.sizeBytes ?? 0) - 1
-    partial = meta.partsCount !== undefined
-    extra['x-amz-mp-parts-count'] = count
+    if (meta.partsCount !== undefined) {
+      // Only a multipart object's segments are its parts (a copy of one shares them but is single-part),
+      // and "PartsCount is only returned if ... the object was uploaded as a multipart upload".
+      start = meta.segments.slice(0, n - 1).reduce((s, seg) => s + seg.sizeBytes, 0)
+      end = start + (meta.segments[n - 1]?.sizeBytes ?? 0) - 1
+      partial = true
+      extra['x-amz-mp-parts-count'] = count
+    }
   } else {
     const range = parseRange(header(ctx.req.headers, 'range'), meta.sizeBytes)
     if (range.kind === 'unsatisfiable') {
@@ -199,17 +205,20 @@ export async function copyObject(ctx: S3Context): Promise<void> {
   ctx.store.acquire(src.obj)
   let meta: ObjectMeta
   try {
+    const sources = s.segments.map((seg) => ({ path: ctx.store.dataPath(src.bucket, seg.file), sizeBytes: seg.sizeBytes }))
+    // CopyObject writes a single-part object: S3 gives it the MD5 of its bytes as ETag and no parts,
+    // even when the source was a multipart upload ("<md5 of part md5s>-N").
+    const etag = s.partsCount === undefined ? s.etag : `"${await md5OfFiles(sources.map((x) => x.path))}"`
     // Data files are immutable, so the copy shares them through hard links: O(1) in object size.
     meta = await ctx.store.putObject(bucket, {
       key,
       mode: 'link',
-      sources: s.segments.map((seg) => ({ path: ctx.store.dataPath(src.bucket, seg.file), sizeBytes: seg.sizeBytes })),
+      sources,
       meta: {
         ...rep,
         sizeBytes: s.sizeBytes,
-        etag: s.etag,
+        etag,
         ...(s.checksum ? { checksum: s.checksum } : {}),
-        ...(s.partsCount !== undefined ? { partsCount: s.partsCount } : {}),
       },
     })
   } finally {
@@ -217,4 +226,12 @@ export async function copyObject(ctx: S3Context): Promise<void> {
   }
   const checksum = meta.checksum ? el(checksumMemberName(meta.checksum.algorithm), meta.checksum.value) : ''
   sendXml(ctx, 200, `<CopyObjectResult xmlns="${S3_XMLNS}">${el('LastModified', isoDate(meta.lastModifiedMs))}${el('ETag', meta.etag)}${checksum}</CopyObjectResult>`)
+}
+
+async function md5OfFiles(paths: string[]): Promise<string> {
+  const hash = createHash('md5')
+  for (const path of paths) {
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
+  }
+  return hash.digest('hex')
 }

@@ -75,8 +75,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3Serv
       const params = parseQuery(rawQuery)
       const auth = isSigV2Presigned(params)
         ? verifySigV2Presigned({ method, path: rawPath, query: params, headers: req.headers }, { lookupSecret })
-        : verifySigV4Detailed({ method, path: rawPath, query: rawQuery, headers: req.headers }, { service: 's3', lookupSecret })
-      if (!auth.ok) throw authError(auth)
+        : verifySigV4Detailed({ method, path: rawPath, query: rawQuery, headers: req.headers }, { service: 's3', region, lookupSecret })
+      if (!auth.ok) throw authError(auth, region)
       // S3 requires the payload hash header on every header-signed request.
       if (!auth.context.presigned && req.headers['x-amz-content-sha256'] === undefined) {
         throw new S3Error(400, 'InvalidRequest', 'Missing required header for this request: x-amz-content-sha256')
@@ -191,8 +191,14 @@ function parsePath(rawPath: string): { bucketName: string | undefined; key: stri
   return { bucketName, key: key === '' ? undefined : key }
 }
 
-function authError(r: Extract<SigV4DetailedResult, { ok: false }>): S3Error {
+function authError(r: Extract<SigV4DetailedResult, { ok: false }>, region: string): S3Error {
   switch (r.code) {
+    case 'WrongRegion':
+      // S3's wording: "The authorization header is malformed; the region 'eu-west-1' is wrong; expecting
+      // 'us-east-1'" (400, with the right <Region>); for presigned URLs the X-Amz-Credential variant.
+      return r.presigned
+        ? new S3Error(400, 'AuthorizationQueryParametersError', `Error parsing the X-Amz-Credential parameter; ${r.message}`, { Region: region })
+        : new S3Error(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; ${r.message}`, { Region: region })
     case 'MissingAuthenticationToken':
       // An anonymous request: this server has no public buckets.
       return new S3Error(403, 'AccessDenied', 'Access Denied')

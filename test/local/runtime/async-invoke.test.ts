@@ -76,6 +76,15 @@ t.test('no FailureLocation header when the endpoint has no S3FailurePath', async
   t.ok(out.OutputLocation)
 })
 
+t.test('a Filename and S3OutputPathExtension within the service model’s patterns name the output', async (t) => {
+  const input = await putInput(stack.s3, 'in/named.txt', 'named')
+  const out = await stack.sagemaker.send(
+    new InvokeEndpointAsyncCommand({ EndpointName: 'echo-ep', InputLocation: input, S3OutputPathExtension: "runs/2026-11/batch_(1)", Filename: 'result_1.json' }),
+  )
+  t.equal(out.OutputLocation, `s3://${BUCKET}/out/runs/2026-11/batch_(1)/result_1.json`)
+  t.equal((await waitForObject(stack.s3, out.OutputLocation!)).body, 'echo:named')
+})
+
 t.test('an inline Body (2026 API) is sent to the container', async (t) => {
   const out = await stack.sagemaker.send(
     new InvokeEndpointAsyncCommand({ EndpointName: 'echo-ep', Body: Buffer.from('inline!'), ContentType: 'text/plain' }),

@@ -127,6 +127,32 @@ t.test('Body and InputLocation together', async (t) => {
   t.match(err.message, /mutually exclusive/)
 })
 
+t.test('Filename is checked against the service model’s FilenameHeader pattern', async (t) => {
+  const shown = '^(?!.*\\..*\\.)[a-zA-Z0-9][a-zA-Z0-9-_\\.]*$'
+  for (const name of ['a b.txt', '-x.txt', 'a.b.c', '.hidden']) {
+    t.equal(
+      (await rejection({ Filename: name })).message,
+      one(`Value '${name}' at 'filename' failed to satisfy constraint: Member must satisfy regular expression pattern: ${shown}`),
+      name,
+    )
+  }
+  t.equal(
+    (await rejection({ Filename: 'f'.repeat(33) })).message,
+    one(`Value '${'f'.repeat(33)}' at 'filename' failed to satisfy constraint: Member must have length less than or equal to 32`),
+  )
+})
+
+t.test('S3OutputPathExtension is checked against the service model’s pattern', async (t) => {
+  const shown = "^(?!s3:|https:)[a-zA-Z0-9!_.*'()/-]+$"
+  for (const ext of ['s3:bucket/x', 'https:x', 'runs/a+b', 'runs/~1']) {
+    t.equal(
+      (await rejection({ S3OutputPathExtension: ext })).message,
+      one(`Value '${ext}' at 's3OutputPathExtension' failed to satisfy constraint: Member must satisfy regular expression pattern: ${shown}`),
+      ext,
+    )
+  }
+})
+
 t.test('nothing was queued by any rejected call', async (t) => {
   t.same(
     stack.runtime.stats().map((s) => [s.backlog, s.inFlight, s.processed, s.failed]),

@@ -1,6 +1,6 @@
-import { ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { ListBucketsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import t from 'tap'
-import { BUCKET, CREDENTIALS, errorOf, makeClient, startS3 } from './helpers.js'
+import { BUCKET, CREDENTIALS, errorOf, makeClient, REGION, startS3 } from './helpers.js'
 import { signer } from './raw-http.js'
 
 t.test('a wrong secret is SignatureDoesNotMatch, an unknown key InvalidAccessKeyId', async (t) => {
@@ -27,10 +27,10 @@ t.test('an unsigned request is AccessDenied', async (t) => {
   t.ok(res.headers.get('x-amz-request-id'))
 })
 
-async function presignedUrl(base: string, key: string, expiresIn: number, query: Record<string, string> = {}): Promise<string> {
+async function presignedUrl(base: string, key: string, expiresIn: number, query: Record<string, string> = {}, region = REGION): Promise<string> {
   const u = new URL(base)
   const path = `/${BUCKET}/${key.split('/').map(encodeURIComponent).join('/')}`
-  const req = await signer('s3').presign(
+  const req = await signer('s3', CREDENTIALS, region).presign(
     {
       method: 'GET', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, query,
       headers: { host: u.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
@@ -61,4 +61,36 @@ t.test('a presigned GET URL works without credentials, and expires', async (t) =
   const tampered = await fetch(url.replace('shared/', 'other/'))
   t.equal(tampered.status, 403)
   t.match(await tampered.text(), /SignatureDoesNotMatch/)
+})
+
+t.test('non-ASCII metadata: signed right as latin-1 bytes, wrong as UTF-8 bytes, as on AWS (aws/aws-sdk-js#1297)', async (t) => {
+  const { client } = await startS3(t)
+  const put = (Key: string, Body: string | Buffer) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body, Metadata: { note: 'café' } }))
+  // A Buffer body: Node writes the headers as latin-1, which is what S3 reads.
+  t.equal((await put('latin1', Buffer.from('x'))).$metadata.httpStatusCode, 200)
+  // A string body: the headers go out as UTF-8 and S3 reads 'cafÃ©'.
+  const err = await errorOf(put('utf8', 'x'))
+  t.equal(err.name, 'SignatureDoesNotMatch')
+  t.equal(err.$metadata?.httpStatusCode, 403)
+})
+
+t.test('a client configured for another region gets AuthorizationHeaderMalformed, as S3 words it', async (t) => {
+  const { server } = await startS3(t)
+  const other = new S3Client({ endpoint: server.url, region: 'eu-west-1', forcePathStyle: true, credentials: CREDENTIALS })
+  t.teardown(() => other.destroy())
+  const err = await errorOf(other.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: 'x' })))
+  t.equal(err.name, 'AuthorizationHeaderMalformed')
+  t.equal(err.$metadata?.httpStatusCode, 400)
+  t.equal(err.message, "The authorization header is malformed; the region 'eu-west-1' is wrong; expecting 'us-east-1'")
+  t.equal((err as { Region?: string }).Region, 'us-east-1')
+})
+
+t.test('a URL presigned for another region gets AuthorizationQueryParametersError', async (t) => {
+  const { server } = await startS3(t)
+  const url = await presignedUrl(server.url, 'k', 60, {}, 'eu-west-1')
+  const res = await fetch(url)
+  t.equal(res.status, 400)
+  const body = (await res.text()).replaceAll('&apos;', "'")
+  t.match(body, "<Code>AuthorizationQueryParametersError</Code><Message>Error parsing the X-Amz-Credential parameter; the region 'eu-west-1' is wrong; expecting 'us-east-1'</Message>")
+  t.match(body, '<Region>us-east-1</Region>')
 })

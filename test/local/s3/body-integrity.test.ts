@@ -95,7 +95,7 @@ t.test('signed aws-chunked (STREAMING-AWS4-HMAC-SHA256-PAYLOAD): chunk signature
     // Recover the seed signature and signing key the way the server does, then chain the chunks.
     const ctx = verifySigV4Detailed(
       { method: 'PUT', path: `/${BUCKET}/signed`, query: '', headers: Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k.toLowerCase(), v])) },
-      { service: 's3', lookupSecret: () => CREDENTIALS.secretAccessKey },
+      { service: 's3', region: 'us-east-1', lookupSecret: () => CREDENTIALS.secretAccessKey },
     )
     if (!ctx.ok) throw new Error(ctx.message)
     let prev = ctx.context.signature

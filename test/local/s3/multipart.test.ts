@@ -1,6 +1,7 @@
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -119,6 +120,24 @@ t.test('completing with a subset of parts discards the others', async (t) => {
   const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'mp' }))
   t.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(Buffer.concat([bodies[0]!, bodies[2]!])))
   t.equal((await dataFiles(dataDir)).length, 2)
+})
+
+t.test('CopyObject of a multipart object gets a fresh MD5 ETag and no parts', async (t) => {
+  const { client, UploadId, etags, bodies } = await uploadParts(t, [5 * MiB, 10])
+  const done = await client.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: BUCKET, Key: 'mp', UploadId,
+      MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+    }),
+  )
+  t.equal(done.ETag, multipartEtag(bodies))
+  const copy = await client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'mp-copy', CopySource: `${BUCKET}/mp` }))
+  const md5 = `"${createHash('md5').update(Buffer.concat(bodies)).digest('hex')}"`
+  t.equal(copy.CopyObjectResult?.ETag, md5)
+  const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'mp-copy', PartNumber: 1 }))
+  t.equal(head.ETag, md5)
+  t.equal(head.PartsCount, undefined)
+  t.equal(head.ContentLength, 5 * MiB + 10, 'part 1 of a single-part object is the whole object')
 })
 
 t.test('ListParts, ListMultipartUploads, AbortMultipartUpload and NoSuchUpload', async (t) => {

@@ -23,8 +23,8 @@ function toBuffer(d: string | ArrayBuffer | ArrayBufferView): Buffer | string {
   return Buffer.from(d.buffer, d.byteOffset, d.byteLength)
 }
 
-export function signer(service = 's3', credentials = CREDENTIALS): SignatureV4 {
-  return new SignatureV4({ service, region: REGION, credentials, sha256: NodeSha256, uriEscapePath: service !== 's3', applyChecksum: true })
+export function signer(service = 's3', credentials = CREDENTIALS, region = REGION): SignatureV4 {
+  return new SignatureV4({ service, region, credentials, sha256: NodeSha256, uriEscapePath: service !== 's3', applyChecksum: true })
 }
 
 export interface RawRequest {
