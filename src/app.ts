@@ -2,7 +2,7 @@ import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
 import underPressure from '@fastify/under-pressure'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import pino, { type Logger } from 'pino'
+import type { Logger } from 'pino'
 import { createS3Client, createSageMakerRuntimeClient, sageMakerRuntimeUrl } from './clients/aws.js'
 import type { InferenceRuntime } from './clients/inference-runtime.js'
 import type { ObjectStore } from './clients/object-store.js'
@@ -15,6 +15,7 @@ import { describeError } from './lib/describe-error.js'
 import { REQUEST_ID_HEADER, requestIdFor } from './lib/request-id.js'
 import { createStallWatch } from './lib/stall-watch.js'
 import { errors } from './errors.js'
+import { createLogger } from './lib/logger.js'
 import { createMetrics } from './metrics.js'
 import { createClientUploads, createRequestLimit, registerAccess } from './routes/access.js'
 import { registerClientWatch } from './routes/client-watch.js'
@@ -37,8 +38,12 @@ declare module 'fastify' {
     lifecycle: Lifecycle
     /** The API keys; server.ts swaps them on SIGHUP. */
     keyring: Keyring
+    /** The routable models (the start banner lists them). */
+    modelRegistry: ModelRegistry
   }
 }
+
+export { createLogger, redactPaths } from './lib/logger.js'
 
 export interface AppOverrides {
   logger?: Logger
@@ -50,22 +55,6 @@ export interface AppOverrides {
   clock?: () => number
 }
 
-/** Secrets must never reach the logs, whatever a serializer or a future log line includes. */
-export const redactPaths = [
-  'req.headers.authorization',
-  'req.headers["x-api-key"]',
-  'req.headers.cookie',
-  'req.headers["x-amz-security-token"]',
-  'headers.authorization',
-  'credentials',
-  '*.credentials',
-  '*.secretAccessKey',
-  '*.sessionToken',
-]
-
-export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: redactPaths, censor: '[redacted]' } })
-}
 
 /** What a browser page on a configured origin may send, and read back (CORS). */
 const CORS_ALLOWED_HEADERS = ['authorization', 'x-api-key', 'content-type', 'x-custom-attributes', 'x-inference-id', 'idempotency-key', 'x-request-id']
@@ -204,6 +193,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   })
   app.decorate('lifecycle', lifecycle)
   app.decorate('keyring', keyring)
+  app.decorate('modelRegistry', models)
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id)
     if (lifecycle.draining) void reply.header('connection', 'close')

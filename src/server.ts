@@ -20,7 +20,14 @@ async function main(): Promise<void> {
     }
     throw err
   }
-  const logger = createLogger(config.server.logLevel)
+  // Readable lines in a terminal, JSON for log collectors.
+  const logger = createLogger(config.server.logLevel, process.stdout.isTTY === true)
+  // The AWS SDK warns, in every process and at every start, that releases after January 2027 need
+  // Node 22: said once here, then silenced (the local stack's processes inherit the setting).
+  if (Number(process.versions.node.split('.')[0]) < 22 && process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED === undefined) {
+    logger.warn({ node: process.versions.node }, 'Node 20 is end-of-life and AWS SDK releases after January 2027 need Node 22: run Node 22 in production (the Docker image does)')
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
+  }
 
   let stack: LocalStack | undefined
   if (config.local.enabled) {
@@ -65,11 +72,17 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => reloadKeys(app.keyring, logger))
   const address = await app.listen({ host: config.server.host, port: config.server.port })
 
+  let localJson: string | undefined
   if (stack !== undefined) {
-    const localJson = await writeLocalJson(config.local.dataDir, stack)
+    localJson = await writeLocalJson(config.local.dataDir, stack)
     logger.info({ s3: stack.s3.endpoint, sagemaker: stack.sagemaker.endpoint, localJson }, 'local stack running')
   }
-  logger.info({ gateway: address, models: Object.keys(config.models) }, `sagegate listening on ${address}`)
+  // Every routable model, multi-model artifacts included (their first listing is bounded by aws.readBudgetMs).
+  const models = await app.modelRegistry.list().then(
+    (views) => views.map((m) => `${m.name} (${m.mode})`),
+    () => Object.keys(config.models),
+  )
+  logger.info({ gateway: address, models, ...(localJson !== undefined ? { localJson } : {}) }, `sagegate listening on ${address}`)
   if (!app.keyring.closed) logger.warn('no API keys configured (auth.keys): the gateway is open to anyone who can reach it')
   else logger.info({ keys: app.keyring.size }, 'API keys required')
 }

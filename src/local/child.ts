@@ -1,4 +1,5 @@
 import pino from 'pino'
+import { prettyTransport } from '../lib/logger.js'
 import { startComponent, type ComponentSpec, type RunningComponent } from './components.js'
 
 /**
@@ -24,7 +25,8 @@ async function stop(code: number): Promise<void> {
 
 process.on('message', (message: Message) => {
   if (message.type === 'stop') return void stop(0)
-  const logger = pino({ level: message.logLevel, name: `local-${message.spec.role}` })
+  // Readable lines when the terminal is this process's stdout too (inherited from the gateway).
+  const logger = pino({ level: message.logLevel, name: `local-${message.spec.role}`, ...(process.stdout.isTTY ? { transport: prettyTransport } : {}) })
   startComponent(message.spec, logger).then(
     (component) => {
       running = component
