@@ -61,5 +61,5 @@ t.test("an undecodable video fails the job with a stable code; the model's messa
   t.same(done.error, { code: 'ModelError', message: 'The model failed to process the input.' })
   const result = await fetch(`${it.baseUrl}/jobs/${id}/result`)
   t.equal(result.status, 409)
-  t.equal(((await result.json()) as { status: string }).status, 'failed')
+  t.match(await result.json(), { status: 409, code: 'job_not_completed', jobStatus: 'failed' })
 })
