@@ -1,7 +1,9 @@
 // The Hugging Face text-pipeline request shape shared by the text handlers (sentiment, language-id):
 // `text/plain`, or `application/json` `{"inputs": "text"}` / `{"inputs": ["t1", "t2"]}`. A string
 // answers with one result, a list with one result per item, as the HF pipelines do.
-import { HandlerError, type InvocationBody, negotiateAccept, requireContentType } from './handler.js'
+// A request that declares no content type (or only application/octet-stream) is read from its body,
+// see readTextBody: the seeds' InvokeEndpointAsync calls send none.
+import { HandlerError, type InvocationBody, isHandlerError, mediaType, negotiateAccept, requireContentType } from './handler.js'
 
 export const TEXT_CONTENT_TYPES = ['text/plain', 'application/json'] as const
 /** InvokeEndpoint's payload limit (6 MiB, see sagemaker-notes.md): these models are real-time only. */
@@ -57,9 +59,65 @@ function parseJson(raw: string, what: string): TextInputs {
 }
 
 /**
+ * Content types that say nothing about the body: none (InvokeEndpointAsync without ContentType reaches
+ * the container without one) or the generic application/octet-stream. RFC 9110 §8.3: without a
+ * Content-Type a recipient may assume application/octet-stream or examine the data; this examines it.
+ * (A JSON body is parsed twice then, once to decide and once to read: only on this path.)
+ */
+const UNDECLARED_TYPES = new Set(['', 'application/octet-stream'])
+
+export type TextBodyType = (typeof TEXT_CONTENT_TYPES)[number]
+
+/**
+ * The type of an undeclared text body, decided from the body as the Hugging Face toolkit's text
+ * pipelines do: a JSON object with "inputs" is the JSON request shape, anything else is plain text.
+ */
+export function sniffTextType(raw: string): TextBodyType {
+  if (!raw.trimStart().startsWith('{')) return 'text/plain'
+  try {
+    const parsed: unknown = JSON.parse(raw)
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && 'inputs' in parsed) return 'application/json'
+  } catch {
+    // not JSON: plain text that happens to start with a brace
+  }
+  return 'text/plain'
+}
+
+/**
+ * Reads a text body and its type. A declared type must be one of TEXT_CONTENT_TYPES (else 415) in
+ * UTF-8 (else 415), checked before the body is read; an undeclared one (see UNDECLARED_TYPES) is
+ * decided by sniffTextType, and a body that is not UTF-8 text is then a 415 (it is no text type)
+ * rather than the 400 a declared text body gets. `beforeRead` runs after the type checks and before
+ * the body is read (an Accept check, so an answer that cannot be delivered fails early).
+ */
+export async function readTextBody(
+  body: InvocationBody,
+  contentType: string,
+  maxBytes: number,
+  beforeRead: () => void = () => {},
+): Promise<{ type: TextBodyType; raw: string }> {
+  if (!UNDECLARED_TYPES.has(mediaType(contentType))) {
+    const type = requireContentType(contentType, TEXT_CONTENT_TYPES) as TextBodyType
+    requireUtf8(contentType)
+    beforeRead()
+    return { type, raw: await body.text(maxBytes) }
+  }
+  beforeRead()
+  let raw: string
+  try {
+    raw = await body.text(maxBytes)
+  } catch (err) {
+    if (!isHandlerError(err) || err.statusCode !== 400) throw err // 413 stays a 413
+    const got = mediaType(contentType) === '' ? 'no content type' : `content type ${mediaType(contentType)}`
+    throw new HandlerError(415, `unsupported ${got} with a body that is not UTF-8 text; this model accepts ${TEXT_CONTENT_TYPES.join(', ')}`, { cause: err })
+  }
+  return { type: sniffTextType(raw), raw }
+}
+
+/**
  * Validates and reads a text request. `what` names the text in error messages ("text to classify").
  * Errors: unsupported content type or charset → 415, an Accept other than JSON → 406, anything
- * malformed or empty → 400.
+ * malformed or empty → 400. No content type: decided from the body (readTextBody).
  */
 export async function readTextInputs(
   body: InvocationBody,
@@ -67,11 +125,10 @@ export async function readTextInputs(
   accept: string,
   what: string,
 ): Promise<TextInputs> {
-  const type = requireContentType(contentType, TEXT_CONTENT_TYPES)
-  requireUtf8(contentType)
   // Fail before reading the body when the answer could not be delivered anyway (RFC 9110 §15.5.7).
-  negotiateAccept(accept, ['application/json'], 'application/json')
-  const raw = await body.text(MAX_TEXT_INPUT_BYTES)
+  const { type, raw } = await readTextBody(body, contentType, MAX_TEXT_INPUT_BYTES, () => {
+    negotiateAccept(accept, ['application/json'], 'application/json')
+  })
   if (type === 'application/json') return parseJson(raw, what)
   return { texts: [requireText(raw, 'the text/plain body', what)], isList: false }
 }

@@ -1,11 +1,13 @@
 // summarize: an extractive summarizer with the Hugging Face container's wire shape. It takes
 // text/plain, or application/json `{"inputs": "...", "parameters": {"max_sentences"?, "ratio"?}}`,
-// and answers `[{"summary_text": "..."}]`. Sentences are ranked by TextRank (see rank.ts) and the
-// best ones are returned in their original order.
+// and answers `[{"summary_text": "..."}]`; with no content type (the seeds' InvokeEndpointAsync
+// calls send none) the body decides, as in the Hugging Face toolkit (see readTextBody). Sentences
+// are ranked by TextRank (see rank.ts) and the best ones are returned in their original order.
 // With SUMMARIZE_STREAM=true in the container's environment (the real-time `summarize-live`
 // endpoint), the answer is streamed instead: `application/jsonlines`, one `{"summary_text": ...}`
-// line per selected sentence, each its own chunk, so InvokeEndpointWithResponseStream callers see
-// the summary arrive sentence by sentence.
+// line per selected sentence, each its own chunk. A long text is then summarized section by section
+// (map-reduce, see sections.ts) and each section's lines are sent as soon as they are ranked, so
+// InvokeEndpointWithResponseStream callers get the first line long before the last section is done.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import {
   type AnyHandlerOutput,
@@ -13,12 +15,13 @@ import {
   type Handler,
   HandlerError,
   negotiateAccept,
-  requireContentType,
 } from '../handler.js'
+import { readTextBody, TEXT_CONTENT_TYPES } from '../text-inputs.js'
 import { selectSummary } from './rank.js'
+import { planSections, type Section, summarizeSections } from './sections.js'
 import { splitSentences } from './sentences.js'
 
-export const CONTENT_TYPES = ['text/plain', 'application/json'] as const
+export const CONTENT_TYPES = TEXT_CONTENT_TYPES
 /** The async model takes up to 10 MiB; this cap only protects the host's memory. */
 export const MAX_INPUT_BYTES = 32 * 1024 * 1024
 /** Keeps the answer bounded whatever `ratio` asks for. */
@@ -38,15 +41,26 @@ export interface SummarizeModel {
   stream: boolean
 }
 
-export interface SummaryPrediction {
+/** A whole answer: the text ranked at once. */
+export interface WholeSummary {
+  contentType: 'application/json'
   summaryText: string
   /** The selected sentences, in their original order. */
   sentences: string[]
-  /** The negotiated answer type: application/jsonlines is streamed, application/json is whole. */
-  contentType: string
 }
 
-export const JSON_LINES = 'application/jsonlines'
+/** A streamed answer: nothing is ranked yet; outputFn ranks section by section as it sends. */
+export interface SectionedSummary {
+  contentType: typeof JSON_LINES
+  /** Every sentence of the text. */
+  sentences: string[]
+  sections: Section[]
+}
+
+/** Told apart by the negotiated answer type: application/jsonlines is streamed, application/json is whole. */
+export type SummaryPrediction = WholeSummary | SectionedSummary
+
+export const JSON_LINES = 'application/jsonlines' as const
 
 /**
  * A streaming container answers JSON lines by default (`*\/*` or no Accept) and still honours an
@@ -59,15 +73,18 @@ export function answerType(accept: string, stream: boolean): string {
 }
 
 /**
- * One line per sentence, each yielded as its own chunk. Between lines it yields to the event loop, so
- * each line is handed to the socket (and flushed) before the next is produced rather than all of them
- * being written in one go.
+ * One line per selected sentence, each yielded as its own chunk, a section's lines as soon as that
+ * section is ranked. Between lines it yields to the event loop, so each line is handed to the socket
+ * (and flushed) before the next is produced rather than all of them being written in one go.
  */
-async function* summaryLines(sentences: readonly string[], signal: AbortSignal): AsyncGenerator<string> {
-  for (const [index, sentence] of sentences.entries()) {
-    if (index > 0) await yieldToEventLoop()
-    signal.throwIfAborted()
-    yield `${JSON.stringify({ summary_text: sentence })}\n`
+async function* summaryLines(prediction: SectionedSummary, signal: AbortSignal): AsyncGenerator<string> {
+  let lines = 0
+  for await (const chosen of summarizeSections(prediction.sentences, prediction.sections, signal)) {
+    for (const sentence of chosen) {
+      if (lines++ > 0) await yieldToEventLoop()
+      signal.throwIfAborted()
+      yield `${JSON.stringify({ summary_text: sentence })}\n`
+    }
   }
 }
 
@@ -141,8 +158,7 @@ export const handler: Handler<SummarizeModel, SummaryInput, SummaryPrediction, A
   },
 
   async inputFn(body, contentType, ctx) {
-    const type = requireContentType(contentType, CONTENT_TYPES)
-    const raw = await body.text(MAX_INPUT_BYTES)
+    const { type, raw } = await readTextBody(body, contentType, MAX_INPUT_BYTES)
     // For text/plain the parameters can come as custom attributes (`max_sentences=2`).
     let parameters = parseParameters(ctx.customAttributes, 'custom attribute ')
     let text: unknown = raw
@@ -156,21 +172,25 @@ export const handler: Handler<SummarizeModel, SummaryInput, SummaryPrediction, A
     return { text, ...parameters }
   },
 
-  async predictFn(input, model, ctx) {
+  async predictFn(input, model, ctx): Promise<SummaryPrediction> {
     // Before ranking, which is the expensive part: an Accept this model cannot answer is a 406.
     const contentType = answerType(ctx.accept, model.stream)
     const sentences = splitSentences(input.text)
     const count = summaryLength(sentences.length, input)
+    if (contentType === JSON_LINES) {
+      // Streamed: only planned here; the ranking runs section by section while the answer is sent.
+      const sections = planSections(sentences.length, count)
+      ctx.logger.debug({ sentences: sentences.length, sections: sections.length }, 'summary planned')
+      return { contentType, sentences, sections }
+    }
     const chosen = await selectSummary(sentences, count, ctx.signal)
     ctx.logger.debug({ sentences: sentences.length, chosen: chosen.length }, 'summarized')
     const selected = chosen.map((i) => sentences[i]!)
-    return { summaryText: selected.join(' '), sentences: selected, contentType }
+    return { contentType: 'application/json', summaryText: selected.join(' '), sentences: selected }
   },
 
-  // The ranking is complete before anything is sent: only writing the answer is streamed.
   outputFn(prediction, _accept, ctx): AnyHandlerOutput {
-    const { contentType } = prediction
-    if (contentType === JSON_LINES) return { stream: summaryLines(prediction.sentences, ctx.signal), contentType }
-    return { body: JSON.stringify([{ summary_text: prediction.summaryText }]), contentType }
+    if (prediction.contentType === JSON_LINES) return { stream: summaryLines(prediction, ctx.signal), contentType: JSON_LINES }
+    return { body: JSON.stringify([{ summary_text: prediction.summaryText }]), contentType: prediction.contentType }
   },
 }

@@ -210,13 +210,15 @@ export async function selectSummary(
   sentences: readonly string[],
   count: number,
   signal?: AbortSignal,
+  /** Lower-cased sentences already in the summary (an earlier section's): never chosen again. */
+  alreadyChosen: ReadonlySet<string> = new Set(),
 ): Promise<number[]> {
   const n = sentences.length
   if (count <= 0 || n === 0) return []
   const matrix = await buildTermMatrix(sentences, signal)
   const scores = await rankSentences(matrix, n, signal)
   const chosen: number[] = []
-  const chosenTexts = new Set<string>()
+  const chosenTexts = new Set<string>(alreadyChosen)
   // Bounds the near-duplicate checks (each costs up to `count` cosines) on adversarial inputs.
   const examined = Math.min(n, 4 * GRAPH_LIMIT)
   const order = Array.from({ length: n }, (_, i) => i)

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { HandlerError } from '../../handlers/handler.js'
 import { startModelHost } from '../../src/local/model-host/host.js'
+import { createFileBody } from '../../src/local/model-host/spooled-body.js'
 import { handler } from '../../handlers/sentiment/index.js'
 import type { SentimentModel } from '../../handlers/sentiment/lexicon-model.js'
 import { makeContext, memoryBody } from './invocation-fixtures.js'
@@ -199,9 +200,17 @@ t.test('malformed requests are 400 with a message that says what is wrong', asyn
   await t.rejects(invoke(' \n', 'text/plain'), { statusCode: 400, message: /empty/ })
 })
 
+/** Through the host's own body (its strict UTF-8 decoding is a HandlerError 400). */
+async function invokeBytes(t: Test, bytes: Buffer, contentType: string) {
+  const path = join(t.testdir(), 'body')
+  await writeFile(path, bytes)
+  return handler.inputFn(createFileBody(path, bytes.length, contentType), contentType, makeContext())
+}
+
 t.test('unsupported content types and charsets are 415; an Accept it cannot produce is 406', async (t) => {
   await t.rejects(invoke('good', 'image/png'), { statusCode: 415, message: /image\/png/ })
-  await t.rejects(invoke('good', ''), { statusCode: 415, message: /no content type/ })
+  // No content type: the body decides (text-body-type.test.ts); bytes that are no text stay a 415.
+  await t.rejects(invokeBytes(t, Buffer.from([0xff, 0xd8, 0xff, 0xe0]), ''), { statusCode: 415, message: /no content type/ })
   await t.rejects(invoke('good', 'text/plain; charset=iso-8859-1'), { statusCode: 415, message: /charset/ })
   await t.rejects(invoke('{"inputs": "good"}', 'application/json', 'text/csv'), { name: 'HandlerError', statusCode: 406 })
 })
