@@ -95,7 +95,7 @@ function invalid(message: string): HandlerError {
 function parseMaxSentences(value: unknown, source: string): number {
   const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
   if (typeof number !== 'number' || !Number.isInteger(number) || number < 1 || number > MAX_SUMMARY_SENTENCES) {
-    throw invalid(`${source} max_sentences must be an integer from 1 to ${MAX_SUMMARY_SENTENCES}`)
+    throw invalid(`${source}max_sentences must be an integer from 1 to ${MAX_SUMMARY_SENTENCES}`)
   }
   return number
 }
@@ -103,7 +103,7 @@ function parseMaxSentences(value: unknown, source: string): number {
 function parseRatio(value: unknown, source: string): number {
   const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
   if (typeof number !== 'number' || !Number.isFinite(number) || number <= 0 || number > 1) {
-    throw invalid(`${source} ratio must be a number greater than 0 and at most 1`)
+    throw invalid(`${source}ratio must be a number greater than 0 and at most 1`)
   }
   return number
 }

@@ -51,14 +51,19 @@ t.test('invalid requests are 400s with a useful message', async (t) => {
     ['{"text": "no inputs"}', 'application/json', /no "inputs"/],
     ['["a list"]', 'application/json', /must be an object/],
     ['{"inputs": 42}', 'application/json', /"inputs" must be a string/],
-    ['{"inputs": "Fine.", "parameters": {"max_sentences": 0}}', 'application/json', /max_sentences/],
-    ['{"inputs": "Fine.", "parameters": {"ratio": 2}}', 'application/json', /ratio/],
+    ['{"inputs": "Fine.", "parameters": {"max_sentences": 0}}', 'application/json', /^parameters\.max_sentences must be an integer from 1 to \d+$/],
+    ['{"inputs": "Fine.", "parameters": {"ratio": 2}}', 'application/json', /^parameters\.ratio must be a number greater than 0 and at most 1$/],
     ['{"inputs": "   "}', 'application/json', /empty/],
     [' \n\t ', 'text/plain', /empty/],
   ]
   for (const [body, type, message] of cases) {
     await t.rejects(invokeSummarize(t.testdir(), body, type), { statusCode: 400, message }, body)
   }
+  // From custom attributes: one space between the words, not two.
+  await t.rejects(invokeSummarize(t.testdir(), 'Fine.', 'text/plain', makeContext({ customAttributes: { max_sentences: '0' } })), {
+    statusCode: 400,
+    message: /^custom attribute max_sentences must be an integer/,
+  })
 })
 
 t.test('bytes that are not UTF-8 are a 400', async (t) => {
