@@ -13,7 +13,11 @@ const authHeaders: Array<[string, string]> = [['authorization', `Bearer ${KEYS.a
 
 t.test('generated requests over real sockets: no 5xx, no hang, nothing left behind', async (t) => {
   const it = await startFuzzStack(t, stack)
-  const r = await runFuzz(it, { seed: 20_250_701, runs: 80, lanes: 4, maxBatch: 4, authHeaders })
+  // The stack, the gateway and the fuzzing client share this process, and CI runs two test files at
+  // once on two cores: event-loop delays of seconds are normal there. A generous margin keeps the
+  // property about hangs (a connection never answered nor closed) without timing the machine;
+  // `npm run fuzz` keeps the strict 5 s margin.
+  const r = await runFuzz(it, { seed: 20_250_701, runs: 80, lanes: 4, maxBatch: 4, authHeaders, marginMs: 20_000 })
   t.comment(formatResult(r))
   t.ok(r.requests >= 400, `${r.requests} requests sent`)
   t.same(r.failures.map(describeFailure), [], 'every answer: below 500, errors as problem+json, in time')
