@@ -1,22 +1,13 @@
 import t from 'tap'
+import { mulberry32 } from '../helpers/generate-text.js'
 import { eventually, openUpload } from '../helpers/upload-client.js'
 import { MiB, settlesToNothing, startFaultStack } from './helpers.js'
 
 const metrics = async (baseUrl: string) => (await fetch(`${baseUrl}/metrics`)).text()
 
-/** A small deterministic PRNG (mulberry32): the cut points differ per upload but not per run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 t.test('clients that vanish at random points cost nothing and are not errors', async (t) => {
   const it = await startFaultStack(t)
-  const next = random(42)
+  const next = mulberry32(42)
   const cuts = Array.from({ length: 8 }, () => Math.floor(next() * 9.5 * MiB))
   for (const cut of cuts) {
     const up = openUpload(`${it.baseUrl}/models/summarize/jobs`, { 'content-type': 'text/plain', 'content-length': String(10 * MiB) })

@@ -4,33 +4,8 @@
 import { request } from 'node:http'
 import t from 'tap'
 import { localEndpoints, localModels } from '../../src/local/defaults.js'
+import { generateText } from '../helpers/generate-text.js'
 import { startTestStack } from '../helpers/stack.js'
-
-const WORDS = (
-  'river mountain ocean forest city village market harbor engine signal network model data storm ' +
-  'bridge tower garden station library museum school hospital factory farm desert island valley ' +
-  'council budget transport energy solar battery railway airport weather season harvest festival'
-).split(' ')
-
-/** Deterministic pseudo-random sentences (mulberry32), about `bytes` long. */
-function generateText(bytes: number): string {
-  let state = 7
-  const random = (): number => {
-    state = (state + 0x6d2b79f5) | 0
-    let x = Math.imul(state ^ (state >>> 15), 1 | state)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-  const parts: string[] = []
-  let size = 0
-  while (size < bytes) {
-    const words = Array.from({ length: 6 + Math.floor(random() * 14) }, () => WORDS[Math.floor(random() * WORDS.length)])
-    const sentence = `The ${words.join(' ')}. `
-    parts.push(sentence)
-    size += sentence.length
-  }
-  return parts.join('')
-}
 
 interface Arrival {
   /** ms since the request was sent */
@@ -67,7 +42,7 @@ t.test('a 400 KB text: the first line arrives while most of the summary is still
     endpoints: localEndpoints.filter((e) => e.name === 'summarize-live'),
     models: { 'summarize-live': localModels['summarize-live'] },
   })
-  const text = generateText(400 * 1024)
+  const text = generateText(400 * 1024, { seed: 7 })
   // The first call also pays for loading and compiling (cold); the second is what a running service sees.
   for (const run of ['cold', 'warm']) {
     const { status, contentType, arrivals, body, totalMs } = await streamSummary(it.baseUrl, text)
