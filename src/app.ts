@@ -1,5 +1,7 @@
 import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
+import { registerApiDocs, registerSpecRoutes } from './api/openapi.js'
+import { packageVersion } from './lib/app-root.js'
 import underPressure from '@fastify/under-pressure'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
@@ -261,6 +263,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     onProblem: (code) => metrics.problems.inc({ code }),
     onClientGone: (route) => metrics.clientDisconnects.inc({ route }),
   })
+  // Before any route: the description is collected from the routes as they are declared.
+  await registerApiDocs(app, packageVersion())
   registerClientWatch(app, { idleTimeoutMs: config.upload.idleTimeoutMs, stallWatch, onTimeout: (phase) => metrics.clientTimeouts.inc({ phase }) })
   await app.register(healthRoutes({ lifecycle, dependencies, metrics, metricsRequireKey: config.auth.metricsRequireKey }))
   await app.register(modelRoutes(models))
@@ -272,5 +276,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     await limited.register(jobRoutes(jobs, lifecycle, clientUploads, idempotency))
     await limited.register(predictRoutes(createPredictService({ runtime, models, ...clock })))
   })
+  registerSpecRoutes(app)
   return app
 }

@@ -4,6 +4,56 @@
  * underlying `cause`. Routes throw these; the single error handler turns them into RFC 9457
  * `application/problem+json`.
  */
+/**
+ * Every `code` a problem document can carry: the API's stable vocabulary (the problem schema's enum
+ * in openapi.yaml is generated from this list, and AppError accepts nothing else).
+ */
+export const PROBLEM_CODES = [
+  'bad_request',
+  'empty_body',
+  'invalid_custom_attributes',
+  'too_many_files',
+  'too_many_parts',
+  'too_many_fields',
+  'model_not_found',
+  'job_not_found',
+  'route_not_found',
+  'wrong_model_mode',
+  'job_not_completed',
+  'payload_too_large',
+  'unsupported_media_type',
+  'content_mismatch',
+  'range_not_satisfiable',
+  'internal_error',
+  'corrupt_job_record',
+  'upstream_error',
+  'upstream_unavailable',
+  'upstream_timeout',
+  'request_timeout',
+  'too_many_uploads',
+  'shutting_down',
+  'client_closed_request',
+  'streaming_not_supported',
+  'model_rejected_input',
+  'unsupported_language',
+  'model_error',
+  'model_timeout',
+  'model_not_ready',
+  'target_model_not_found',
+  'invalid_request',
+  'unauthorized',
+  'model_not_allowed',
+  'rate_limited',
+  'overloaded',
+  'invalid_idempotency_key',
+  'idempotency_key_reused',
+  'idempotency_key_in_use',
+  'expectation_failed',
+  'uri_too_long',
+] as const
+
+export type ProblemCode = (typeof PROBLEM_CODES)[number]
+
 export interface AppErrorOptions {
   details?: Record<string, unknown>
   headers?: Record<string, string>
@@ -15,7 +65,7 @@ export class AppError extends Error {
   readonly headers: Record<string, string> | undefined
 
   constructor(
-    readonly code: string,
+    readonly code: ProblemCode,
     readonly statusCode: number,
     message: string,
     options: AppErrorOptions = {},

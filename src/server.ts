@@ -1,3 +1,4 @@
+import { DOCS_PREFIX } from './api/openapi.js'
 import closeWithGrace from 'close-with-grace'
 import { buildApp, createLogger } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
     (views) => views.map((m) => `${m.name} (${m.mode})`),
     () => Object.keys(config.models),
   )
-  logger.info({ gateway: address, models, ...(localJson !== undefined ? { localJson } : {}) }, `sagegate listening on ${address}`)
+  logger.info({ gateway: address, docs: `${address}${DOCS_PREFIX}`, models, ...(localJson !== undefined ? { localJson } : {}) }, `sagegate listening on ${address}`)
   if (!app.keyring.closed) logger.warn('no API keys configured (auth.keys): the gateway is open to anyone who can reach it')
   else logger.info({ keys: app.keyring.size }, 'API keys required')
 }

@@ -3,15 +3,23 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { listeningUrl, spawnServer } from './helpers/server-process.js'
+import { listeningLine, spawnServer } from './helpers/server-process.js'
 
 t.test('npm start: the gateway on the local stack, local.json, clean shutdown', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'sagegate-start-'))
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
   const child = spawnServer({ SAGEGATE_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' })
   t.teardown(() => void child.kill('SIGKILL'))
-  const url = await listeningUrl(child)
+  const banner = await listeningLine(child)
+  const url = banner?.url
   t.ok(url, 'printed its URL')
+  t.match(banner?.line, {
+    gateway: url,
+    docs: `${url}/docs`,
+    models: ['echo (realtime)', 'language-id (realtime)', 'sentiment (realtime)', 'summarize (async)', 'summarize-live (realtime)', 'video-frames (async)'],
+    localJson: join(dataDir, 'local.json'),
+  }, 'the banner: URL, docs, every routable model, local.json')
+  t.equal((await fetch(`${url}/docs/`)).status, 200, 'the docs URL answers')
   t.same(await (await fetch(`${url}/readyz`)).json(), { status: 'ready', checks: { storage: 'ok', runtime: 'ok' } })
   const models = (await (await fetch(`${url}/models`)).json()) as { models: Array<{ name: string }> }
   t.same(models.models.map((m) => m.name), ['echo', 'language-id', 'sentiment', 'summarize', 'summarize-live', 'video-frames'])

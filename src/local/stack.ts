@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from 'pino'
 import { createS3Client } from '../clients/aws.js'
+import { appRoot } from '../lib/app-root.js'
 import { ensureArtifacts } from './artifacts.js'
 import { startComponent, type ComponentSpec, type Credentials, type RunningComponent } from './components.js'
 import { asyncPaths, LOCAL_ACCOUNT_ID, LOCAL_BUCKET, LOCAL_REGION, localEndpoints, type LocalEndpointDefinition } from './defaults.js'
@@ -40,13 +41,7 @@ const modelDataUrl = (prefix: string) => `s3://${LOCAL_BUCKET}/${prefix}`
  * the repository's own handlers/ folder, found from this module whether it runs from src/ or dist/.
  */
 function sourceHandlersDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir)
-    if (parent === dir) throw new Error('cannot find the repository root (package.json) above the local stack')
-    dir = parent
-  }
-  return join(dir, 'handlers')
+  return join(appRoot(), 'handlers')
 }
 
 /** Puts each multi-model endpoint's default artifacts under its prefix, unless already there. */

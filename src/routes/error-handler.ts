@@ -2,7 +2,8 @@ import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, Fa
 import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { AppError, errors, isAppError } from '../errors.js'
+import { AppError, errors, isAppError, type ProblemCode } from '../errors.js'
+import { Problem } from '../api/schemas.js'
 import { describeError } from '../lib/describe-error.js'
 
 /**
@@ -14,7 +15,7 @@ export function problemOf(err: unknown): AppError {
   const e = err as FastifyError
   // Errors that Fastify and its plugins raise for bad requests carry a 4xx statusCode and a code.
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    const byCode: Record<string, [string, number]> = {
+    const byCode: Record<string, [ProblemCode, number]> = {
       FST_REQ_FILE_TOO_LARGE: ['payload_too_large', 413],
       FST_FILES_LIMIT: ['too_many_files', 400],
       FST_PARTS_LIMIT: ['too_many_parts', 400],
@@ -27,7 +28,7 @@ export function problemOf(err: unknown): AppError {
       FST_ERR_MAX_PARAM_LENGTH: ['uri_too_long', 414],
       FST_ERR_BAD_URL: ['bad_request', 400],
     }
-    const [code, status] = byCode[e.code] ?? ['bad_request', e.statusCode]
+    const [code, status]: [ProblemCode, number] = byCode[e.code] ?? ['bad_request', e.statusCode]
     return new AppError(code, status, e.message, { cause: err })
   }
   // Node's "the client went away while we read its body".
@@ -57,20 +58,21 @@ function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: AppE
   // A body we did not read (rejected before or while streaming) is not drained: close the
   // connection after answering instead of reading up to a gigabyte into the void.
   if (!request.raw.complete) void reply.header('connection', 'close')
-  return reply
-    .code(problem.statusCode)
-    .type('application/problem+json')
-    .send({
-      // Extension members first: none may replace a member RFC 9457 defines (status is the HTTP status).
-      ...(problem.details ?? {}),
-      type: `urn:sagegate:problem:${problem.code}`,
-      title: STATUS_CODES[problem.statusCode] ?? 'Error',
-      status: problem.statusCode,
-      code: problem.code,
-      detail: problem.message,
-      instance: request.url,
-      requestId: request.id,
-    })
+  const body = {
+    // Extension members first: none may replace a member RFC 9457 defines (status is the HTTP status).
+    ...(problem.details ?? {}),
+    type: `urn:sagegate:problem:${problem.code}`,
+    title: STATUS_CODES[problem.statusCode] ?? 'Error',
+    status: problem.statusCode,
+    code: problem.code,
+    detail: problem.message,
+    instance: request.url,
+    requestId: request.id,
+  }
+  void reply.code(problem.statusCode).type('application/problem+json')
+  // A route's response schemas check its problem documents as they are serialized; a request that
+  // matched no route (404 route_not_found, the router's own refusals) is checked here, the same way.
+  return reply.send(request.routeOptions.schema?.response === undefined ? JSON.stringify(Problem.encode(body)) : body)
 }
 
 /**
@@ -85,9 +87,21 @@ export function frameworkErrorHandler(log: FastifyBaseLogger) {
   }
 }
 
+/**
+ * A path parameter that fails its schema cannot name anything: answered as the unknown model or job
+ * it is (404), not as a malformed request, so that a client learns the same thing whatever it sent.
+ */
+function notFoundByPath(err: unknown, request: FastifyRequest): AppError | undefined {
+  if ((err as FastifyError).code !== 'FST_ERR_VALIDATION' || (err as FastifyError).validationContext !== 'params') return undefined
+  const params = request.params as Record<string, unknown>
+  if (typeof params.id === 'string') return errors.jobNotFound()
+  if (typeof params.name === 'string') return errors.modelNotFound(params.name)
+  return undefined
+}
+
 export function registerErrorHandler(app: FastifyInstance, hooks: ErrorHandlerHooks = {}): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const problem = problemOf(err)
+    const problem = notFoundByPath(err, request) ?? problemOf(err)
     if (clientIsGone(request, reply, problem)) {
       // A normal event of the internet (closed tab, lost network), whatever error it surfaced as.
       const bytesReceived = problem.statusCode === 499 ? problem.details?.bytesReceived : undefined
@@ -106,18 +120,8 @@ export function registerErrorHandler(app: FastifyInstance, hooks: ErrorHandlerHo
     return sendProblem(request, reply, problem)
   })
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .type('application/problem+json')
-      .send({
-        type: 'urn:sagegate:problem:route_not_found',
-        title: 'Not Found',
-        status: 404,
-        code: 'route_not_found',
-        detail: `No route ${request.method} ${request.url}.`,
-        instance: request.url,
-        requestId: request.id,
-      })
+    hooks.onProblem?.('route_not_found')
+    void sendProblem(request, reply, new AppError('route_not_found', 404, `No route ${request.method} ${request.url}.`))
   })
 }
 
@@ -130,7 +134,7 @@ export function clientErrorHandler(log: FastifyBaseLogger) {
   return (err: NodeJS.ErrnoException, socket: Duplex): void => {
     // The client is gone (or never was): nobody to answer.
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) return void socket.destroy()
-    const [status, code, detail] =
+    const [status, code, detail]: [number, ProblemCode, string] =
       err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'request_timeout', 'The request headers did not arrive in time.']
         : err.code === 'HPE_HEADER_OVERFLOW'
@@ -139,7 +143,7 @@ export function clientErrorHandler(log: FastifyBaseLogger) {
     const requestId = randomUUID()
     log.info({ requestId, code, error: err.code }, 'connection rejected before a request')
     const title = STATUS_CODES[status] ?? 'Error'
-    const body = JSON.stringify({ type: `urn:sagegate:problem:${code}`, title, status, code, detail, requestId })
+    const body = JSON.stringify(Problem.encode({ type: `urn:sagegate:problem:${code}`, title, status, code, detail, requestId }))
     const head = `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n`
     socket.end(head + body, () => socket.destroy())
   }

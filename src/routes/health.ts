@@ -1,4 +1,8 @@
 import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { json, publicProblems } from '../api/responses.js'
+import { Health, Readiness } from '../api/schemas.js'
 import type { DependencyMonitor } from '../services/dependency-monitor.js'
 import type { Lifecycle } from '../services/lifecycle.js'
 import type { Metrics } from '../metrics.js'
@@ -22,20 +26,58 @@ export interface HealthDeps {
 const REFRESH_AFTER_MS = 2_000
 
 export function healthRoutes(deps: HealthDeps) {
-  return async (app: FastifyInstance) => {
+  return async (plain: FastifyInstance) => {
+    const app = plain.withTypeProvider<ZodTypeProvider>()
     // Open to everyone (routes/access.ts): probes carry no key.
-    app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }))
+    app.get(
+      '/healthz',
+      {
+        config: { public: true },
+        schema: { tags: ['health'], summary: 'Liveness', operationId: 'healthz', security: [], response: { 200: json(Health, 'The process is up'), ...publicProblems } },
+      },
+      async () => ({ status: 'ok' as const }),
+    )
 
-    app.get('/readyz', { config: { public: true } }, async (_request, reply) => {
+    const readiness = `Readiness: the process can serve and is not draining (503 from the moment a drain, SIGTERM, starts).
+S3 and the SageMaker runtime are reported in \`checks\` from background checks (every 10 s), but do not decide
+readiness: all replicas share them, and failing readiness when S3 is slow would take real-time predict (which
+does not use S3) out of the load balancer on every replica at once.`
+    app.get(
+      '/readyz',
+      {
+        config: { public: true },
+        schema: {
+          tags: ['health'],
+          summary: 'Readiness',
+          description: readiness,
+          operationId: 'readyz',
+          security: [],
+          response: { 200: json(Readiness, 'Ready'), 503: json(Readiness, 'Draining'), ...publicProblems },
+        },
+      },
+      async (_request, reply) => {
       const checks = deps.dependencies.snapshot()
       // The answer never waits; a probe that comes often keeps the details fresh for the next one.
       deps.dependencies.refreshIfOlderThan(REFRESH_AFTER_MS)
       if (deps.lifecycle.draining) return reply.code(503).send({ status: 'draining', checks })
-      return { status: 'ready', checks }
+      return { status: 'ready' as const, checks }
     })
 
-    app.get('/metrics', { config: { public: !deps.metricsRequireKey } }, async (_request, reply) => {
-      return reply.type(deps.metrics.contentType).send(await deps.metrics.text())
-    })
+    app.get(
+      '/metrics',
+      {
+        config: { public: !deps.metricsRequireKey },
+        schema: {
+          tags: ['health'],
+          summary: 'Prometheus metrics',
+          description:
+            "Process metrics (`sagegate_process_*`, `sagegate_nodejs_*`) and the gateway's own: uploads in flight and refused, problems by code, client disconnects and timeouts, dependency reachability, drain state, pending S3 cleanups, refused keys by reason, rate-limited requests by key id and shed requests. Open unless `auth.metricsRequireKey` is set; then any valid key.",
+          operationId: 'metrics',
+          security: deps.metricsRequireKey ? [{ bearer: [] }, { apiKey: [] }] : [],
+          response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } }, ...publicProblems },
+        },
+      },
+      async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.text()),
+    )
   }
 }

@@ -1,5 +1,9 @@
 import multipart, { type MultipartFile, type Multipart } from '@fastify/multipart'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { bytes, json, limitedProblems, noBody, problem, RETRY_AFTER } from '../api/responses.js'
+import { Binary, CreateJobHeaders, Job, JobParams, ModelParams, ResultHeaders } from '../api/schemas.js'
 import type { Readable } from 'node:stream'
 import { errors } from '../errors.js'
 import { isAcceptedType, parseMediaType, typeFromFilename } from '../lib/media-type.js'
@@ -117,8 +121,49 @@ function rawUpload(request: FastifyRequest): Upload {
 /** Stripe's header: this answer is the one the first request with this Idempotency-Key got. */
 const REPLAYED_HEADER = 'idempotent-replayed'
 
+const LOCATION = { Location: { type: 'string' as const, description: "The job's URL" } }
+
+const CREATE_JOB = `The body is streamed to S3 (never buffered) and the model's async endpoint is invoked with it.
+Send either a raw body with the input's own \`Content-Type\` (\`curl -T clip.mp4 -X POST -H 'content-type: video/mp4'\`),
+or \`multipart/form-data\` with optional option fields first and exactly one file in the field \`file\`.
+
+With \`Expect: 100-continue\`, 100 Continue is sent only once the request's headers are accepted, so a refused
+upload is never sent. Rejections leave nothing behind (no stored object, no multipart parts, no job). A body that
+sends no byte for \`upload.idleTimeoutMs\` is answered 408 \`request_timeout\` and its connection closed.`
+
+/** The result's headers: a browser never runs a model's output (services/job-result.ts). */
+const RESULT_HEADERS = {
+  ETag: { type: 'string' as const },
+  'X-Content-Type-Options': { type: 'string' as const, const: 'nosniff' },
+  'Content-Security-Policy': { type: 'string' as const, const: 'sandbox' },
+  'Cache-Control': { type: 'string' as const, const: 'private, no-store' },
+  'Content-Disposition': {
+    type: 'string' as const,
+    description: 'Absent for JSON, text/plain, images other than SVG, audio and video.',
+    example: 'attachment; filename="AbCdEfGhIjKlMnOpQrStUv.html"',
+  },
+}
+
+const RESULT_DESCRIPTION = `The budget \`aws.readBudgetMs\` covers everything up to the first byte. Once streaming, an S3 that sends
+nothing for \`aws.s3StallTimeoutMs\` ends the response early (an incomplete body), and a client that reads nothing
+for \`upload.idleTimeoutMs\` has its connection closed.
+
+The output is the model's, so it is served so that a browser cannot run it: every answer (200, 206, 304, and HEAD)
+has \`X-Content-Type-Options: nosniff\`, \`Content-Security-Policy: sandbox\` and \`Cache-Control: private, no-store\`,
+and is an attachment (\`Content-Disposition: attachment; filename="<id>.<ext>"\`) unless its type is JSON
+(\`application/json\`, \`+json\`), \`text/plain\`, an image other than \`image/svg+xml\`, audio or video.`
+
+const resultProblems = {
+  404: problem('No such job (`job_not_found`), or it belongs to another tenant'),
+  409: problem('The job has no result (`job_not_completed`, with `jobStatus`)'),
+  416: problem('The range is not satisfiable (`range_not_satisfiable`), with `Content-Range: bytes */<size>`'),
+  504: problem('S3 did not answer within `aws.readBudgetMs` (`upstream_timeout`)', RETRY_AFTER),
+  ...limitedProblems,
+}
+
 export function jobRoutes(jobs: JobService, lifecycle: Lifecycle, clientUploads: ClientUploads, idempotency: Idempotency) {
-  return async (app: FastifyInstance) => {
+  return async (plain: FastifyInstance) => {
+    const app = plain.withTypeProvider<ZodTypeProvider>()
     // Bodies are streams here: no parser may read them. multipart/form-data gets the multipart
     // parser (which also reads nothing until asked); everything else is passed through untouched.
     app.removeAllContentTypeParsers()
@@ -152,7 +197,51 @@ export function jobRoutes(jobs: JobService, lifecycle: Lifecycle, clientUploads:
       }
     }
 
-    app.post<{ Params: { name: string } }>('/models/:name/jobs', async (request, reply) => {
+    app.post(
+      '/models/:name/jobs',
+      {
+        schema: {
+          tags: ['jobs'],
+          summary: 'Start an asynchronous job from an upload',
+          description: CREATE_JOB,
+          operationId: 'createJob',
+          params: ModelParams,
+          headers: CreateJobHeaders,
+          requestBody: {
+            content: {
+              'multipart/form-data': {
+                schema: z.object({
+                  customAttributes: z.string().max(1024).optional().describe('Same as the `X-Custom-Attributes` header; must come before the file.'),
+                  file: Binary.describe(
+                    "The input; its part `Content-Type` must be one the model accepts. A part sent as `application/octet-stream` or without a type (text/plain) that the model does not take as such gets its type from the file name's extension, else from its first bytes.",
+                  ),
+                }),
+              },
+              '*/*': { schema: Binary.describe("The input, with its own Content-Type (one the model accepts) and at most the model's `maxBytes`.") },
+            },
+          },
+          response: {
+            200: json(Job, 'The job an earlier request with the same Idempotency-Key created', { ...LOCATION, 'Idempotent-Replayed': { type: 'string', const: 'true' } }),
+            202: json(Job, 'The job was created and queued', LOCATION),
+            400: problem('Empty body (`empty_body`), bad custom attributes (`invalid_custom_attributes`), a malformed form or Idempotency-Key'),
+            403: problem('The API key may not use this model (`model_not_allowed`)'),
+            404: problem('No such model (`model_not_found`)'),
+            408: problem('The body sent no byte for `upload.idleTimeoutMs` (`request_timeout`); the connection is closed'),
+            409: problem('A real-time model (`wrong_model_mode`), or the Idempotency-Key is still in use (`idempotency_key_in_use`, with `Retry-After`)'),
+            413: problem("Over the model's `maxBytes` (`payload_too_large`): a Content-Length over it is refused before reading, a stream that crosses it is stopped"),
+            415: problem('A content type the model does not accept (`unsupported_media_type`, with `accepted`), or a declared video whose first bytes are not one (`content_mismatch`)'),
+            422: problem('The Idempotency-Key was used for another request (`idempotency_key_reused`)'),
+            502: problem('S3 or SageMaker failed (`upstream_error`)'),
+            504: problem('S3 or SageMaker did not answer within its deadline (`upstream_timeout`)', RETRY_AFTER),
+            ...limitedProblems,
+            503: problem(
+              'SageMaker throttles or is unavailable, S3 fails (`upstream_unavailable`), the gateway already receives `limits.maxConcurrentUploads` uploads (`too_many_uploads`, answered before any byte is read and before 100 Continue), is shutting down (`shutting_down`) or overloaded (`overloaded`)',
+              RETRY_AFTER,
+            ),
+          },
+        },
+      },
+      async (request, reply) => {
       const model = await jobs.asyncModel(request.params.name)
       const gone = clientGone(request, reply)
       const key = idempotencyKeyOf(request.headers['idempotency-key'])
@@ -176,21 +265,81 @@ export function jobRoutes(jobs: JobService, lifecycle: Lifecycle, clientUploads:
         await claim?.release()
         throw err
       }
-    })
+      },
+    )
 
-    app.get<{ Params: { id: string } }>('/jobs/:id', async (request, reply) => jobs.getJob(request.params.id, request.principal.tenant, clientGone(request, reply)))
+    app.get(
+      '/jobs/:id',
+      {
+        schema: {
+          tags: ['jobs'],
+          summary: 'The job and its status',
+          description: `The status is derived from S3: the output object means \`completed\`, the failure object \`failed\` (or
+\`expired\` when the request outlived its queue TTL), no outcome after the TTL plus the invocation timeout \`expired\`,
+otherwise \`in_progress\`. Poll with backoff. Every S3 call of one poll shares \`aws.readBudgetMs\` (retries included):
+an S3 that does not answer in time gives 504 \`upstream_timeout\`, an unreachable or failing one 503, both with
+\`Retry-After\`. A failed or expired job carries \`error\` with a stable \`code\` and that code's fixed summary.`,
+          operationId: 'getJob',
+          params: JobParams,
+          response: {
+            200: json(Job, 'The job'),
+            404: problem('No such job (`job_not_found`), or it belongs to another tenant'),
+            504: problem('S3 did not answer within `aws.readBudgetMs` (`upstream_timeout`)', RETRY_AFTER),
+            ...limitedProblems,
+          },
+        },
+      },
+      async (request, reply) => jobs.getJob(request.params.id, request.principal.tenant, clientGone(request, reply)),
+    )
 
     // Declared before the GET so that Fastify does not derive a HEAD from it (which would read the
     // whole result from S3 only to discard it): headers from a HEAD of the output.
-    app.head<{ Params: { id: string } }>('/jobs/:id/result', async (request, reply) => {
-      const head = await jobs.headResult(request.params.id, request.principal.tenant, resultConditions(request.headers), clientGone(request, reply))
-      return reply.code(head.statusCode).headers(head.headers).send()
-    })
+    app.head(
+      '/jobs/:id/result',
+      {
+        schema: {
+          tags: ['jobs'],
+          summary: "The output's headers, from the job record and one S3 HEAD of the output (no result bytes are read)",
+          operationId: 'headJobResult',
+          params: JobParams,
+          headers: ResultHeaders,
+          response: {
+            200: noBody('As GET, without a body', { ...RESULT_HEADERS, 'Content-Length': { type: 'integer' } }),
+            206: noBody('As GET, without a body', { ...RESULT_HEADERS, 'Content-Range': { type: 'string' } }),
+            304: noBody("The client's copy (If-None-Match) is current", RESULT_HEADERS),
+            ...resultProblems,
+          },
+        },
+      },
+      async (request, reply) => {
+        const head = await jobs.headResult(request.params.id, request.principal.tenant, resultConditions(request.headers), clientGone(request, reply))
+        return reply.code(head.statusCode).headers(head.headers).send()
+      },
+    )
 
     // 200 (or 206, or 304 with no body) with the headers that keep a browser from running the output.
-    app.get<{ Params: { id: string } }>('/jobs/:id/result', async (request, reply) => {
-      const result = await jobs.openResult(request.params.id, request.principal.tenant, resultConditions(request.headers), clientGone(request, reply))
-      return reply.code(result.statusCode).headers(result.headers).send(result.body)
-    })
+    app.get(
+      '/jobs/:id/result',
+      {
+        schema: {
+          tags: ['jobs'],
+          summary: "Stream the job's output",
+          description: RESULT_DESCRIPTION,
+          operationId: 'getJobResult',
+          params: JobParams,
+          headers: ResultHeaders,
+          response: {
+            200: bytes("The whole output, with the model's content type", { ...RESULT_HEADERS, 'Content-Length': { type: 'integer' }, 'Accept-Ranges': { type: 'string', const: 'bytes' } }),
+            206: bytes('The requested range, with the same headers as 200', { ...RESULT_HEADERS, 'Content-Range': { type: 'string' } }),
+            304: noBody("The client's copy (If-None-Match) is current; no body", RESULT_HEADERS),
+            ...resultProblems,
+          },
+        },
+      },
+      async (request, reply) => {
+        const result = await jobs.openResult(request.params.id, request.principal.tenant, resultConditions(request.headers), clientGone(request, reply))
+        return reply.code(result.statusCode).headers(result.headers).send(result.body)
+      },
+    )
   }
 }

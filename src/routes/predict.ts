@@ -1,4 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { bytes, limitedProblems, problem, RETRY_AFTER } from '../api/responses.js'
+import { Binary, ModelParams, PredictHeaders, PredictQuery } from '../api/schemas.js'
 import { Readable } from 'node:stream'
 import { mayUse } from '../services/keyring.js'
 import type { PredictService, RealtimeModel } from '../services/predict-service.js'
@@ -13,10 +16,24 @@ const REALTIME_BODY_LIMIT = 6 * 1024 * 1024
 
 const single = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(', ') : v)
 
+const PREDICT = `The body (at most the model's \`maxBytes\`, never over 6 MiB) goes to SageMaker \`InvokeEndpoint\` byte for byte,
+with \`Content-Type\` and \`Accept\` untouched (including
+\`application/vnd.sagemaker-triton.binary+json;json-header-size=N\` and KServe v2 JSON), and the answer comes back
+the same way with the model's content type. Multi-model endpoints are routed by the model's \`TargetModel\`; a model
+that is still loading (cold start) is retried with jittered backoff before the gateway answers 503.
+
+With \`?stream=true\` (models marked \`streaming\`), \`InvokeEndpointWithResponseStream\` is used and the bytes are
+forwarded as they arrive (chunked). A model failure after the first byte ends the response without the terminating
+chunk, which HTTP clients report as an incomplete body.
+
+The predict path never waits on S3 for a model it already knows (multi-model listings are served stale while they
+refresh).`
+
 export function predictRoutes(predict: PredictService) {
   // The model looked up before the body is read (for its size limit), reused by the handler.
   const resolved = new WeakMap<FastifyRequest, RealtimeModel>()
-  return async (app: FastifyInstance) => {
+  return async (plain: FastifyInstance) => {
+    const app = plain.withTypeProvider<ZodTypeProvider>()
     // Real-time bodies are small (≤ 6 MiB) and must reach SageMaker byte for byte: read them as raw
     // bytes whatever their type, never parsed; a body that goes idle is answered 408.
     app.removeAllContentTypeParsers()
@@ -24,9 +41,38 @@ export function predictRoutes(predict: PredictService) {
       readSmallBody(payload, REALTIME_BODY_LIMIT, bodyIdleSignal(request)).then((body) => done(null, body), done)
     })
 
-    app.post<{ Params: { name: string }; Querystring: { stream?: string } }>(
+    app.post(
       '/models/:name/predict',
       {
+        schema: {
+          tags: ['predict'],
+          summary: 'Real-time inference',
+          description: PREDICT,
+          operationId: 'predict',
+          params: ModelParams,
+          querystring: PredictQuery,
+          headers: PredictHeaders,
+          requestBody: { content: { '*/*': { schema: Binary.describe("The model's input, with its own Content-Type.") } } },
+          response: {
+            200: bytes("The model's answer, byte for byte, with its content type", {
+              'X-Invoked-Variant': { type: 'string', description: 'The production variant that answered' },
+              'X-Custom-Attributes': { type: 'string', description: "The model's own custom attributes" },
+              'X-Inference-Id': { type: 'string', description: 'The request\'s, echoed' },
+            }),
+            400: problem('SageMaker rejected the request (`invalid_request`), bad custom attributes, `?stream=true` for a model that does not stream (`streaming_not_supported`)'),
+            403: problem('The API key may not use this model (`model_not_allowed`)'),
+            404: problem('No such model (`model_not_found`), or a multi-model target whose artifact does not exist (`target_model_not_found`)'),
+            408: problem('The body sent no byte for `upload.idleTimeoutMs` (`request_timeout`)'),
+            409: problem('An async model (`wrong_model_mode`): it takes jobs'),
+            413: problem("Over the model's `maxBytes` (`payload_too_large`), refused by its Content-Length before reading; the hint names an async model that takes it"),
+            415: problem('A content type the model does not accept (`unsupported_media_type`)'),
+            422: problem("The model rejected the input (its 4xx): `model_rejected_input` with `modelStatus` and `modelMessage`, or `unsupported_language`"),
+            502: problem('The model failed (its 5xx: `model_error` with `modelStatus`), or SageMaker did (`upstream_error`)'),
+            504: problem("The model did not answer within its `timeoutMs` (`model_timeout`), or SageMaker did not (`upstream_timeout`)"),
+            ...limitedProblems,
+            503: problem("The model is still loading past its `coldStartWaitMs` (`model_not_ready`), SageMaker throttles or is unavailable, or the gateway is overloaded", RETRY_AFTER),
+          },
+        },
         // Refuse an oversize body by its Content-Length before reading any of it.
         preParsing: async (request, reply, payload) => {
           const model = await predict.realtimeModel(request.params.name)

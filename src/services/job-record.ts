@@ -44,7 +44,7 @@ export interface JobView {
   deadlineAt: string
   input: { contentType: string; sizeBytes: number; filename?: string }
   result?: { contentType: string; sizeBytes: number }
-  error?: { code: string; message: string }
+  error?: { code: FailureCode | 'Expired'; message: string }
   links: { self: string; result: string }
 }
 

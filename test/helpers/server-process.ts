@@ -13,14 +13,22 @@ export function spawnServer(env: Record<string, string>, stderr: 'pipe' | 'inher
 
 /** Reads the server's log until it says where it listens (undefined if it exits first); its output keeps flowing. */
 export async function listeningUrl(child: ChildProcess): Promise<string | undefined> {
-  let url: string | undefined
+  return (await listeningLine(child))?.url
+}
+
+/** The start banner: the URL and the log line (JSON) that announced it. */
+export async function listeningLine(child: ChildProcess): Promise<{ url: string; line: Record<string, unknown> } | undefined> {
+  let found: { url: string; line: Record<string, unknown> } | undefined
   for await (const line of createInterface({ input: child.stdout! })) {
-    url = /sagegate listening on (http:\/\/[^"\s]+)/.exec(line)?.[1]
-    if (url !== undefined) break
+    const url = /sagegate listening on (http:\/\/[^"\s]+)/.exec(line)?.[1]
+    if (url !== undefined) {
+      found = { url, line: JSON.parse(line) as Record<string, unknown> }
+      break
+    }
   }
   // Leaving the loop closed the reader, which paused the stream: a full pipe would block the server.
   child.stdout!.resume()
-  return url
+  return found
 }
 
 export interface Server {
