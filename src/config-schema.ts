@@ -244,3 +244,4 @@ export type RealtimeModelConfig = z.infer<typeof realtimeModelSchema>
 export type ApiKeyConfig = z.infer<typeof apiKeySchema>
 export type MultiModelEndpointConfig = z.infer<typeof multiModelEndpointSchema>
 export const MODEL_NAME_PATTERN = modelNamePattern
+export const MEDIA_TYPE_PATTERN = mediaTypePattern

@@ -5,6 +5,7 @@ import { z } from 'zod'
 import { configSchema, configSections } from './config-schema.js'
 
 export {
+  MEDIA_TYPE_PATTERN,
   MODEL_NAME_PATTERN,
   type ApiKeyConfig,
   modelSchema,

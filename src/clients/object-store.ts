@@ -7,6 +7,13 @@ export interface ObjectInfo {
   contentType: string | undefined
   etag: string | undefined
   lastModified: Date | undefined
+  /** User metadata (`x-amz-meta-*`, names lowercased); set by head(). */
+  metadata?: Record<string, string>
+}
+
+export interface ListedObject {
+  key: string
+  etag: string | undefined
 }
 
 export interface ObjectBody extends ObjectInfo {
@@ -53,8 +60,8 @@ export interface ObjectStore {
   delete(loc: S3Location, signal?: AbortSignal): Promise<void>
   /** Removes `loc` now if S3 lets it, else keeps retrying in the background. Never rejects. */
   discard(loc: S3Location): Promise<void>
-  /** Keys under `prefix`, in order, at most `maxKeys`. */
-  listKeys(bucket: string, prefix: string, maxKeys: number, signal?: AbortSignal): Promise<string[]>
+  /** Objects under `prefix`, in key order, at most `maxKeys`. */
+  list(bucket: string, prefix: string, maxKeys: number, signal?: AbortSignal): Promise<ListedObject[]>
   /** Throws when the store cannot be reached. */
   ping(bucket: string, signal?: AbortSignal): Promise<void>
   /** Retries pending cleanups (aborts, deletes) for up to `ms`; resolves with how many remain. */

@@ -13,7 +13,7 @@ import type { CleanupQueue } from '../lib/cleanup-queue.js'
 import type { S3Location } from '../lib/s3-uri.js'
 import type { StallWatch } from '../lib/stall-watch.js'
 import { ByteCounter } from '../lib/streams.js'
-import type { ObjectBody, ObjectInfo, ObjectStore } from './object-store.js'
+import type { ListedObject, ObjectBody, ObjectInfo, ObjectStore } from './object-store.js'
 import { isMissing, translateS3Error } from './aws-errors.js'
 import { streamToS3 } from './s3-upload.js'
 
@@ -114,7 +114,7 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
     async head(loc, signal): Promise<ObjectInfo | undefined> {
       try {
         const out = await client.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: signal })
-        return { sizeBytes: out.ContentLength ?? 0, contentType: out.ContentType, etag: out.ETag, lastModified: out.LastModified }
+        return { sizeBytes: out.ContentLength ?? 0, contentType: out.ContentType, etag: out.ETag, lastModified: out.LastModified, metadata: out.Metadata ?? {} }
       } catch (err) {
         if (isMissing(err)) return undefined
         throw translateS3Error(err, signal)
@@ -160,8 +160,8 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
       await cleanup.run({ what: { bucket: loc.bucket, key: loc.key, cleanup: 'DeleteObject' }, run: (signal) => store.delete(loc, signal) })
     },
 
-    async listKeys(bucket, prefix, maxKeys, signal) {
-      const keys: string[] = []
+    async list(bucket, prefix, maxKeys, signal) {
+      const keys: ListedObject[] = []
       let token: string | undefined
       try {
         do {
@@ -169,7 +169,7 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
             new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: Math.min(1000, maxKeys - keys.length) }),
             { abortSignal: signal },
           )
-          for (const o of out.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key)
+          for (const o of out.Contents ?? []) if (o.Key !== undefined) keys.push({ key: o.Key, etag: o.ETag })
           token = out.IsTruncated === true ? out.NextContinuationToken : undefined
         } while (token !== undefined && keys.length < maxKeys)
       } catch (err) {

@@ -78,7 +78,8 @@ export function createPredictService(deps: PredictServiceDeps) {
 
   function request(input: PredictInput): RealtimeInvocation {
     const { model } = input
-    if (model.contentTypes !== undefined) {
+    // A model that takes anything (`*/*`) takes a body without a type too.
+    if (model.contentTypes !== undefined && !model.contentTypes.includes('*/*')) {
       const media = parseMediaType(input.contentType)
       if (media === undefined || !isAcceptedType(media.essence, model.contentTypes)) throw errors.unsupportedMediaType(input.contentType, model.contentTypes)
     }

@@ -13,7 +13,7 @@ import type { S3Location } from '../../src/lib/s3-uri.js'
 
 /** An in-memory ObjectStore for route tests of the gateway's own logic (not a stand-in for S3 in integration tests). */
 export class MemoryStore implements ObjectStore {
-  readonly objects = new Map<string, { body: Buffer; contentType: string; version?: number }>()
+  readonly objects = new Map<string, { body: Buffer; contentType: string; version?: number; metadata?: Record<string, string> }>()
   failUploads: Error | undefined
   private k = (l: S3Location) => `${l.bucket}/${l.key}`
 
@@ -38,9 +38,11 @@ export class MemoryStore implements ObjectStore {
     const o = this.objects.get(this.k(loc))
     return o && { text: o.body.subarray(0, maxBytes).toString('utf8'), etag: `"${o.version ?? 0}"` }
   }
+  headCalls = 0
   async head(loc: S3Location): Promise<ObjectInfo | undefined> {
     const o = this.objects.get(this.k(loc))
-    return o && { sizeBytes: o.body.length, contentType: o.contentType, etag: '"x"', lastModified: new Date(0) }
+    this.headCalls++
+    return o && { sizeBytes: o.body.length, contentType: o.contentType, etag: '"x"', lastModified: new Date(0), metadata: o.metadata ?? {} }
   }
   async readText(loc: S3Location, maxBytes: number) {
     return this.objects.get(this.k(loc))?.body.subarray(0, maxBytes).toString('utf8')
@@ -68,12 +70,12 @@ export class MemoryStore implements ObjectStore {
     return 0
   }
   async ping() {}
-  async listKeys(bucket: string, prefix: string, maxKeys: number) {
+  async list(bucket: string, prefix: string, maxKeys: number) {
     return [...this.objects.keys()]
       .filter((k) => k.startsWith(`${bucket}/${prefix}`))
-      .map((k) => k.slice(bucket.length + 1))
       .sort()
       .slice(0, maxKeys)
+      .map((k) => ({ key: k.slice(bucket.length + 1), etag: `"${this.objects.get(k)!.version ?? 0}"` }))
   }
   keys(): string[] {
     return [...this.objects.keys()].sort()

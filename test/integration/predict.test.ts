@@ -135,3 +135,19 @@ t.test('summarize-live without ?stream=true answers the same lines in one body',
   t.ok(lines.length >= 1)
   for (const l of lines) t.ok(text.includes(l.summary_text))
 })
+
+t.test("multi-model artifacts declare their content types: GET /models shows them and the gateway holds to them", async (t) => {
+  const it = await startTestStack(t)
+  const listed = (await (await fetch(`${it.baseUrl}/models`)).json()) as { models: Array<{ name: string; contentTypes: string[]; description?: string }> }
+  const byName = new Map(listed.models.map((m) => [m.name, m]))
+  t.same(byName.get('sentiment')?.contentTypes, ['text/plain', 'application/json'])
+  t.same(byName.get('language-id')?.contentTypes, ['text/plain', 'application/json'])
+  t.same(byName.get('echo')?.contentTypes, ['*/*'])
+  t.match(byName.get('language-id')?.description, /language identification/)
+  const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')
+  const refused = await post(`${it.baseUrl}/models/sentiment/predict`, png, { 'content-type': 'image/png' })
+  t.equal(refused.status, 415, 'refused by the gateway, not sent to the model')
+  t.match(await refused.json(), { code: 'unsupported_media_type', accepted: ['text/plain', 'application/json'] })
+  const echoed = await fetch(`${it.baseUrl}/models/echo/predict`, { method: 'POST', body: new Uint8Array([1, 2, 3]) })
+  t.equal(echoed.status, 200, 'a */* model takes a body without a type')
+})
