@@ -5,7 +5,7 @@ import { packageVersion } from './lib/app-root.js'
 import underPressure from '@fastify/under-pressure'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { createS3Client, createSageMakerRuntimeClient, sageMakerRuntimeUrl } from './clients/aws.js'
+import { createS3Client, createSageMakerRuntimeClient, s3ClientConfig, sageMakerRuntimeUrl } from './clients/aws.js'
 import type { InferenceRuntime } from './clients/inference-runtime.js'
 import type { ObjectStore } from './clients/object-store.js'
 import { createS3ObjectStore } from './clients/s3-object-store.js'
@@ -21,6 +21,7 @@ import { createLogger } from './lib/logger.js'
 import { createMetrics } from './metrics.js'
 import { createClientUploads, createRequestLimit, registerAccess } from './routes/access.js'
 import { registerClientWatch } from './routes/client-watch.js'
+import { uploadRoutes } from './routes/uploads.js'
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from './routes/error-handler.js'
 import { healthRoutes } from './routes/health.js'
 import { jobRoutes } from './routes/jobs.js'
@@ -42,6 +43,8 @@ declare module 'fastify' {
     keyring: Keyring
     /** The routable models (the start banner lists them). */
     modelRegistry: ModelRegistry
+    /** Removes the resumable uploads expired as of `now` (default: now; also run every 15 minutes); resolves with how many. */
+    removeExpiredUploads: (now?: number) => Promise<number>
   }
 }
 
@@ -59,7 +62,23 @@ export interface AppOverrides {
 
 
 /** What a browser page on a configured origin may send, and read back (CORS). */
-const CORS_ALLOWED_HEADERS = ['authorization', 'x-api-key', 'content-type', 'x-custom-attributes', 'x-inference-id', 'idempotency-key', 'x-request-id']
+const CORS_ALLOWED_HEADERS = [
+  'authorization',
+  'x-api-key',
+  'content-type',
+  'x-custom-attributes',
+  'x-inference-id',
+  'idempotency-key',
+  'x-request-id',
+  // tus (resumable uploads at /uploads)
+  'tus-resumable',
+  'upload-length',
+  'upload-offset',
+  'upload-metadata',
+  'upload-defer-length',
+  'upload-concat',
+  'x-http-method-override',
+]
 const CORS_EXPOSED_HEADERS = [
   'location',
   'retry-after',
@@ -75,6 +94,16 @@ const CORS_EXPOSED_HEADERS = [
   'ratelimit-remaining',
   'ratelimit-reset',
   'www-authenticate',
+  // tus
+  'tus-resumable',
+  'tus-version',
+  'tus-extension',
+  'tus-max-size',
+  'upload-offset',
+  'upload-length',
+  'upload-metadata',
+  'upload-expires',
+  'job-location',
 ]
 
 /** How often S3 and the runtime are checked for /readyz and sagegate_dependency_up. */
@@ -98,13 +127,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     ...(overrides.credentials !== undefined ? { credentials: overrides.credentials } : {}),
   }
 
+  const s3 = {
+    ...sdk,
+    ...(aws.s3Endpoint !== undefined ? { endpoint: aws.s3Endpoint } : {}),
+    forcePathStyle: aws.s3ForcePathStyle,
+  }
   let store = overrides.store
   if (store === undefined) {
-    const s3 = {
-      ...sdk,
-      ...(aws.s3Endpoint !== undefined ? { endpoint: aws.s3Endpoint } : {}),
-      forcePathStyle: aws.s3ForcePathStyle,
-    }
     const metadata = createS3Client({ ...s3, attemptTimeoutMs: aws.s3AttemptTimeoutMs, maxSockets: aws.s3MaxSockets })
     // Upload parts take as long as their bytes take: no time-to-headers deadline, a stall deadline instead.
     const uploads = createS3Client({ ...s3, stallTimeoutMs: aws.s3StallTimeoutMs, maxSockets: aws.s3UploadMaxSockets })
@@ -212,7 +241,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   if (config.cors.origins.length > 0) {
     await app.register(cors, {
       origin: config.cors.origins,
-      methods: ['GET', 'HEAD', 'POST'],
+      methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: [...CORS_ALLOWED_HEADERS],
       exposedHeaders: [...CORS_EXPOSED_HEADERS],
       maxAge: config.cors.maxAgeSeconds,
@@ -270,11 +299,25 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await app.register(modelRoutes(models))
   const limitRequests = await createRequestLimit(app, (key) => metrics.rateLimited.inc({ key }))
   const clientUploads = createClientUploads()
+  // Resumable uploads (tus): @tus/s3-store builds its own S3 client, configured as the gateway's upload client.
+  const uploads = uploadRoutes({
+    jobs,
+    lifecycle,
+    clientUploads,
+    storage: config.storage,
+    s3: { ...s3ClientConfig({ ...s3, stallTimeoutMs: aws.s3StallTimeoutMs, maxSockets: aws.s3UploadMaxSockets }), bucket: config.storage.bucket },
+    partSizeBytes: config.upload.partSizeBytes,
+    queueSize: config.upload.queueSize,
+    expiryMs: config.upload.resumableExpiryMs,
+    corsOrigins: config.cors.origins,
+  })
+  app.decorate('removeExpiredUploads', uploads.removeExpired)
   // Model calls and job routes count against the caller's requests per minute.
   await app.register(async (limited) => {
     limited.addHook('onRequest', limitRequests)
     await limited.register(jobRoutes(jobs, lifecycle, clientUploads, idempotency))
     await limited.register(predictRoutes(createPredictService({ runtime, models, ...clock })))
+    await limited.register(uploads.plugin)
   })
   registerSpecRoutes(app)
   return app

@@ -135,6 +135,8 @@ const uploadSchema = z.strictObject({
   queueSize: queueSize.default(4),
   /** A request body with no byte from the client for this long is ended (408). */
   idleTimeoutMs: ms(100).default(30_000),
+  /** A resumable (tus) upload not finished within this is removed: its multipart upload aborted, its objects deleted. */
+  resumableExpiryMs: z.number().int().min(1000).max(30 * 24 * 60 * 60 * 1000).default(24 * 60 * 60 * 1000),
 })
 
 const limitsSchema = z.strictObject({

@@ -52,6 +52,7 @@ const ENV: Record<string, [Section, string, Kind]> = {
   SAGEGATE_UPLOAD_PART_SIZE_BYTES: ['upload', 'partSizeBytes', 'number'],
   SAGEGATE_UPLOAD_QUEUE_SIZE: ['upload', 'queueSize', 'number'],
   SAGEGATE_UPLOAD_IDLE_TIMEOUT_MS: ['upload', 'idleTimeoutMs', 'number'],
+  SAGEGATE_RESUMABLE_EXPIRY_MS: ['upload', 'resumableExpiryMs', 'number'],
   SAGEGATE_MAX_CONCURRENT_UPLOADS: ['limits', 'maxConcurrentUploads', 'number'],
   SAGEGATE_MAX_EVENT_LOOP_DELAY_MS: ['limits', 'maxEventLoopDelayMs', 'number'],
   SAGEGATE_ANONYMOUS: ['auth', 'anonymous', 'boolean'],

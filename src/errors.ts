@@ -50,6 +50,10 @@ export const PROBLEM_CODES = [
   'idempotency_key_in_use',
   'expectation_failed',
   'uri_too_long',
+  'upload_not_found',
+  'upload_offset_mismatch',
+  'upload_expired',
+  'tus_resumable_required',
 ] as const
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number]

@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3'
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { Agent as HttpAgent } from 'node:http'
@@ -83,8 +83,11 @@ const common = (o: AwsClientOptions) => ({
   ...(o.credentials !== undefined ? { credentials: { accessKeyId: o.credentials.accessKeyId, secretAccessKey: o.credentials.secretAccessKey } } : {}),
 })
 
+/** The S3 client configuration createS3Client uses, for libraries that build their own client (@tus/s3-store). */
+export const s3ClientConfig = (o: AwsClientOptions): S3ClientConfig => ({ ...common(o), forcePathStyle: o.forcePathStyle ?? false, requestHandler: handler(o) })
+
 export function createS3Client(o: AwsClientOptions): S3Client {
-  return new S3Client({ ...common(o), forcePathStyle: o.forcePathStyle ?? false, requestHandler: handler(o) })
+  return new S3Client(s3ClientConfig(o))
 }
 
 export function createSageMakerRuntimeClient(o: AwsClientOptions): SageMakerRuntimeClient {

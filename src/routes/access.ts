@@ -75,7 +75,8 @@ export function registerAccess(app: FastifyInstance, options: AccessOptions): vo
 const RATE_WINDOW_MS = 60_000
 
 /** Whom a per-client limit counts: the key by its id (never the key), an anonymous client by address. */
-const clientOf = (request: FastifyRequest): string => (request.principal.anonymous ? `ip:${request.ip}` : `key:${request.principal.keyId}`)
+const clientOf = (request: FastifyRequest): string =>
+  request.principal === null || request.principal.anonymous ? `ip:${request.ip}` : `key:${request.principal.keyId}`
 
 /**
  * Per-client request limits (@fastify/rate-limit): a key's `requestsPerMinute`, or per client IP
@@ -89,7 +90,8 @@ export async function createRequestLimit(app: FastifyInstance, onLimited?: (keyI
   return app.rateLimit({
     timeWindow: RATE_WINDOW_MS,
     keyGenerator: clientOf,
-    allowList: (request) => request.principal.requestsPerMinute === undefined,
+    // Public routes (tus's capability discovery among the limited ones) carry no principal: not counted.
+    allowList: (request) => request.principal === null || request.principal.requestsPerMinute === undefined,
     max: (request) => request.principal.requestsPerMinute ?? Number.MAX_SAFE_INTEGER,
     errorResponseBuilder: (request, context) => {
       onLimited?.(request.principal.keyId)

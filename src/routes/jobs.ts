@@ -297,10 +297,12 @@ an S3 that does not answer in time gives 504 \`upstream_timeout\`, an unreachabl
     app.head(
       '/jobs/:id/result',
       {
+        // A HEAD of its own (not Fastify's copy of the GET): documented.
+        config: { swagger: { exposeHeadRoute: true } },
         schema: {
           tags: ['jobs'],
           summary: "The output's headers, from the job record and one S3 HEAD of the output (no result bytes are read)",
-          operationId: 'headJobResult',
+          operationId: 'jobResult',
           params: JobParams,
           headers: ResultHeaders,
           response: {

@@ -48,6 +48,18 @@ export interface CreateJobInput {
   owner: JobOwner
 }
 
+export interface StartJobInput {
+  id: string
+  model: NamedModel & AsyncModelConfig
+  /** Checked already (accepted by the model, ASCII, ≤ 1024). */
+  contentType: string
+  sizeBytes: number
+  filename?: string
+  customAttributes?: string
+  owner: JobOwner
+  signal: AbortSignal
+}
+
 export interface ResultHead {
   statusCode: 200 | 206 | 304
   headers: Record<string, string>
@@ -116,52 +128,74 @@ export function createJobService(deps: JobServiceDeps) {
       }
       if (input.afterBody !== undefined) await input.afterBody().catch(cleanup)
       if (signal.aborted) await cleanup(stopped())
-      const invoked = await runtime
-        .invokeAsync(
-          {
-            endpointName: model.endpointName,
-            inputLocation: formatS3Uri(loc(keys.input)),
-            contentType,
-            ...(model.accept !== undefined ? { accept: model.accept } : {}),
-            ...(input.customAttributes !== undefined ? { customAttributes: input.customAttributes } : {}),
-            inferenceId: id,
-            ttlSeconds: model.ttlSeconds,
-            invocationTimeoutSeconds: model.invocationTimeoutSeconds,
-          },
-          signal,
-        )
-        .catch(cleanup)
       // The client left (or the drain deadline passed) while the job was being started: nobody will
       // learn its id. SageMaker has no cancel, but without its input the job fails at once, and no
       // record makes it a job of the gateway's.
-      if (signal.aborted) await cleanup(stopped())
-      const record: JobRecord = {
-        version: 1,
-        id,
-        model: model.name,
-        endpointName: model.endpointName,
-        createdAt: new Date(now()).toISOString(),
-        input: { location: formatS3Uri(loc(keys.input)), contentType, sizeBytes, ...(input.filename ? { filename: input.filename } : {}) },
-        outputLocation: invoked.outputLocation,
-        ...(invoked.failureLocation !== undefined ? { failureLocation: invoked.failureLocation } : {}),
-        ...(model.accept !== undefined ? { accept: model.accept } : {}),
-        ttlSeconds: model.ttlSeconds,
-        invocationTimeoutSeconds: model.invocationTimeoutSeconds,
-        owner: input.owner,
-      }
-      await store.putSmall(loc(keys.record), JSON.stringify(record), 'application/json').catch((err: unknown) => {
-        // The invocation is already queued and SageMaker has no cancel API; without its record the
-        // job cannot be followed, so remove the input (the invocation will fail) and report it.
-        logger.error({ err, jobId: id }, 'job invoked but its record could not be written')
-        return cleanup(err)
-      })
-      logger.info({ jobId: id, model: model.name, sizeBytes }, 'job created')
-      return view(record, { status: 'in_progress' })
+      return await startJob({ id, model, contentType, sizeBytes, ...(input.filename ? { filename: input.filename } : {}), ...(input.customAttributes !== undefined ? { customAttributes: input.customAttributes } : {}), owner: input.owner, signal }).catch(cleanup)
     } catch (err) {
       // However the upload ended (the limiter failed, the body closed early), a stop has one cause.
       throw signal.aborted ? stopped() : err
     } finally {
       signal.removeEventListener('abort', stop)
+    }
+  }
+
+  /**
+   * Starts the job whose input is already stored at the job's input key (a streamed upload, or a
+   * resumable one that has just completed): invokes the async endpoint, then writes the record. It
+   * does not remove the input when it fails: the caller decides (a streamed upload discards it; a
+   * resumable one keeps it so that the client's retry can start the job without sending it again).
+   */
+  async function startJob(input: StartJobInput): Promise<JobView> {
+    const { id, model, contentType, signal } = input
+    const keys = jobKeys(storage.prefix, id)
+    const invoked = await runtime.invokeAsync(
+      {
+        endpointName: model.endpointName,
+        inputLocation: formatS3Uri(loc(keys.input)),
+        contentType,
+        ...(model.accept !== undefined ? { accept: model.accept } : {}),
+        ...(input.customAttributes !== undefined ? { customAttributes: input.customAttributes } : {}),
+        inferenceId: id,
+        ttlSeconds: model.ttlSeconds,
+        invocationTimeoutSeconds: model.invocationTimeoutSeconds,
+      },
+      signal,
+    )
+    // The caller stopped (its client left, the drain deadline passed) while the job was invoked: no
+    // record makes it a job of the gateway's (the caller removes the input, or starts it again later).
+    if (signal.aborted) throw signal.reason as Error
+    const record: JobRecord = {
+      version: 1,
+      id,
+      model: model.name,
+      endpointName: model.endpointName,
+      createdAt: new Date(now()).toISOString(),
+      input: { location: formatS3Uri(loc(keys.input)), contentType, sizeBytes: input.sizeBytes, ...(input.filename ? { filename: input.filename } : {}) },
+      outputLocation: invoked.outputLocation,
+      ...(invoked.failureLocation !== undefined ? { failureLocation: invoked.failureLocation } : {}),
+      ...(model.accept !== undefined ? { accept: model.accept } : {}),
+      ttlSeconds: model.ttlSeconds,
+      invocationTimeoutSeconds: model.invocationTimeoutSeconds,
+      owner: input.owner,
+    }
+    await store.putSmall(loc(keys.record), JSON.stringify(record), 'application/json').catch((err: unknown) => {
+      // The invocation is already queued and SageMaker has no cancel API; without its record the
+      // job cannot be followed, so the caller removes the input (the invocation will fail) or retries.
+      logger.error({ err, jobId: id }, 'job invoked but its record could not be written')
+      throw err
+    })
+    logger.info({ jobId: id, model: model.name, sizeBytes: input.sizeBytes }, 'job created')
+    return view(record, { status: 'in_progress' })
+  }
+
+  /** Whether the job's record exists (the job was started), within the read budget. */
+  async function jobExists(id: string, signal?: AbortSignal): Promise<boolean> {
+    const limit = deadline(deps.readBudgetMs, signal)
+    try {
+      return (await store.head(loc(jobKeys(storage.prefix, id).record), limit.signal)) !== undefined
+    } finally {
+      limit.clear()
     }
   }
 
@@ -280,7 +314,7 @@ export function createJobService(deps: JobServiceDeps) {
     }
   }
 
-  return { asyncModel, createJob, getJob, headResult, openResult }
+  return { asyncModel, createJob, startJob, jobExists, getJob, headResult, openResult }
 }
 
 /** Why an upload was stopped: the signal's reason (an AppError), the bytes received noted for a client that left. */
