@@ -27,6 +27,7 @@ import { healthRoutes } from './routes/health.js'
 import { jobRoutes } from './routes/jobs.js'
 import { modelRoutes } from './routes/models.js'
 import { predictRoutes } from './routes/predict.js'
+import { webRoutes } from './routes/web.js'
 import { createDependencyMonitor } from './services/dependency-monitor.js'
 import { createIdempotency } from './services/idempotency.js'
 import { anonymousPrincipal, createKeyring, type Keyring } from './services/keyring.js'
@@ -319,6 +320,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     await limited.register(predictRoutes(createPredictService({ runtime, models, ...clock })))
     await limited.register(uploads.plugin)
   })
+  await app.register(webRoutes())
   registerSpecRoutes(app)
   return app
 }
