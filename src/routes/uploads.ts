@@ -78,6 +78,23 @@ class GatewayS3Store extends S3Store {
     super(options)
   }
 
+  /**
+   * Makes sure a complete upload's object exists. When a part held up by a slow S3 lands after its
+   * PATCH failed, the upload is complete (every byte in a part) but tus never completed the multipart
+   * upload; the PATCH that then reports the offset completes nothing. Completing it here, before the
+   * job starts, keeps the job from starting on an input that does not exist.
+   */
+  async ensureComplete(id: string): Promise<void> {
+    const exists = await this.client.headObject({ Bucket: this.bucket, Key: id }).then(
+      () => true,
+      (err: { name?: string }) => (err.name === 'NotFound' ? false : Promise.reject(err)),
+    )
+    if (exists) return
+    const metadata = await this.getMetadata(id)
+    await this.finishMultipartUpload(metadata, await this.retrieveParts(id))
+    await this.clearCache(id)
+  }
+
   override async remove(id: string): Promise<void> {
     await super.remove(id)
     await this.client.deleteObject({ Bucket: this.bucket, Key: this.partKey(id, true) })
@@ -126,6 +143,8 @@ export function uploadRoutes(o: UploadRoutesOptions) {
   const idOf = (key: string) => key.slice(prefix.length + 'jobs/'.length, -'/input'.length)
   const creations = new WeakMap<IncomingMessage, Creation>()
   const finishers = new WeakMap<IncomingMessage, (upload: Upload) => Promise<Record<string, string>>>()
+  /** Why starting the job failed on the last byte (the upload itself is complete: a HEAD retries the start). */
+  const finishErrors = new WeakMap<IncomingMessage, unknown>()
 
   const datastore = new GatewayS3Store(
     {
@@ -157,9 +176,16 @@ export function uploadRoutes(o: UploadRoutesOptions) {
       return { metadata: { ...(upload.metadata ?? {}), ...creation.metadata } }
     },
     onUploadFinish: async (req, upload) => {
-      const finish = finishers.get(nodeRequest(req))
+      const node = nodeRequest(req)
+      const finish = finishers.get(node)
       if (finish === undefined) throw { status_code: 500, body: 'upload finished outside its route\n' }
-      return { headers: await finish(upload) }
+      try {
+        return { headers: await finish(upload) }
+      } catch (err) {
+        // Answered as this error (pass() rethrows it), not as tus's generic 500.
+        finishErrors.set(node, err)
+        throw err
+      }
     },
   })
 
@@ -199,7 +225,8 @@ export function uploadRoutes(o: UploadRoutesOptions) {
       })
       if (response.status >= 400) {
         const text = (await response.text()).trim()
-        throw tusProblem(response.status, text)
+        const finishError = finishErrors.get(request.raw)
+        throw finishError !== undefined ? finishError : tusProblem(response.status, text)
       }
       void reply.code(response.status)
       return reply.send(response.body === null ? undefined : Buffer.from(await response.arrayBuffer()))
@@ -222,6 +249,9 @@ export function uploadRoutes(o: UploadRoutesOptions) {
       if (await o.jobs.jobExists(id, signal)) return location
       const meta = upload.metadata ?? {}
       const model = await o.jobs.asyncModel(meta.model ?? '')
+      await datastore.ensureComplete(upload.id).catch((err: unknown) => {
+        throw errors.upstreamUnavailable('Storage', 5, err)
+      })
       await o.jobs.startJob({
         id,
         model,
@@ -363,6 +393,13 @@ export function uploadRoutes(o: UploadRoutesOptions) {
       },
       async (request, reply) => {
         const upload = await ownUpload(request, request.params.id)
+        // A PATCH of nothing at the end of a finished upload (a client repeating its last request):
+        // the answer the last PATCH should have had, the job started if it was not.
+        const complete = upload.size !== undefined && upload.offset === upload.size
+        if (complete && request.headers['upload-offset'] === String(upload.size) && Number(request.headers['content-length'] ?? 0) === 0) {
+          const location = await startJob(request, upload, clientGone(request, reply))
+          return reply.code(204).headers({ 'tus-resumable': '1.0.0', 'upload-offset': String(upload.size), ...location }).send()
+        }
         return receive(request, reply, async () => {
           if (upload.offset === 0 && request.headers['upload-offset'] === '0') {
             // Not what it says it is: the upload is removed, as a refused direct upload leaves nothing.

@@ -3,7 +3,9 @@
  * alternating A B C A B C so drift hits all alike:
  *   direct   — a lib-storage Upload of the bytes straight to the local S3 (the reference);
  *   gateway  — the same bytes POSTed to the gateway (its own process), which streams them to the same S3;
- *   sink     — the same through a second gateway whose S3 throws the bytes away (the gateway's ceiling).
+ *   sink     — the same through a second gateway whose S3 throws the bytes away (the gateway's ceiling);
+ *   tus      — (BENCH_SUITES=…,tus) the same bytes as a resumable upload (tus-js-client, 64 MiB PATCHes)
+ *              to the first gateway's /uploads, compared with its plain jobs route in the same round.
  * It prints throughput, the ratio to the direct upload and each gateway process's peak RSS (VmHWM,
  * reset before every upload), and writes the figures as JSON to test/bench/results/.
  */
@@ -19,6 +21,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
+import * as tus from 'tus-js-client'
 import { createS3Client } from '../../src/clients/aws.js'
 import { LOCAL_BUCKET, localEndpoints } from '../../src/local/defaults.js'
 import { startLocalStack } from '../../src/local/stack.js'
@@ -28,6 +31,7 @@ import { startSinkS3 } from './sink-s3.js'
 
 const MiB = 1024 * 1024
 const suites = (process.env.BENCH_SUITES ?? 'upload,realtime').split(',')
+const TUS_CHUNK = 64 * MiB
 const sizes = (process.env.BENCH_SIZES_MIB ?? '128,256,1024').split(',').map((s) => Number(s) * MiB)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const partSizeBytes = 8 * MiB
@@ -58,6 +62,26 @@ function post(url: string, size: number): Promise<{ status: number; body: string
     })
     req.on('error', reject)
     source(size).pipe(req)
+  })
+}
+
+/** A resumable upload of `size` bytes with tus-js-client (streamed from `source`, one PATCH per chunk). */
+function tusUpload(url: string, size: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let jobLocation = ''
+    const upload = new tus.Upload(source(size), {
+      endpoint: `${url}/uploads`,
+      uploadSize: size,
+      chunkSize: TUS_CHUNK,
+      retryDelays: [],
+      metadata: { model: 'bench', filetype: 'application/octet-stream' },
+      onAfterResponse: (_req, res) => {
+        jobLocation = res.getHeader('Job-Location') ?? jobLocation
+      },
+      onSuccess: () => (jobLocation === '' ? reject(new Error('no Job-Location')) : resolve(jobLocation)),
+      onError: reject,
+    })
+    upload.start()
   })
 }
 
@@ -133,7 +157,7 @@ async function main() {
   let realtime: Awaited<ReturnType<typeof benchRealtime>> | undefined
   try {
     for (const size of suites.includes('upload') ? sizes : []) {
-      const runs = { direct: [] as number[], gateway: [] as number[], sink: [] as number[], gatewayRss: [] as number[], sinkRss: [] as number[] }
+      const runs = { direct: [] as number[], gateway: [] as number[], sink: [] as number[], tus: [] as number[], gatewayRss: [] as number[], sinkRss: [] as number[], tusRss: [] as number[] }
       for (let round = 0; round < rounds; round++) {
         let t0 = performance.now()
         const key = `bench/direct-${round}`
@@ -152,6 +176,15 @@ async function main() {
           const id = (JSON.parse(res.body) as { id: string }).id
           if (name === 'gateway') await s3.send(new DeleteObjectCommand({ Bucket: LOCAL_BUCKET, Key: `sagegate/jobs/${id}/input` }))
         }
+        if (suites.includes('tus')) {
+          await resetPeak(toS3.child.pid!)
+          t0 = performance.now()
+          const location = await tusUpload(toS3.url, size)
+          runs.tus.push(size / MiB / ((performance.now() - t0) / 1000))
+          runs.tusRss.push(await peakRssMiB(toS3.child.pid!))
+          const id = location.split('/').pop()!
+          for (const key of [`sagegate/jobs/${id}/input`, `sagegate/jobs/${id}/input.info`]) await s3.send(new DeleteObjectCommand({ Bucket: LOCAL_BUCKET, Key: key }))
+        }
       }
       results.push({
         sizeMiB: size / MiB,
@@ -161,6 +194,9 @@ async function main() {
         gatewayToDirect: median(runs.gateway.map((g, i) => g / runs.direct[i]!)),
         gatewayPeakRssMiB: Math.max(...runs.gatewayRss),
         sinkGatewayPeakRssMiB: Math.max(...runs.sinkRss),
+        ...(runs.tus.length > 0
+          ? { tusMiBps: median(runs.tus), tusToJobsRoute: median(runs.tus.map((v, i) => v / runs.gateway[i]!)), tusPeakRssMiB: Math.max(...runs.tusRss) }
+          : {}),
       })
     }
     if (suites.includes('realtime')) realtime = await benchRealtime(stack, toS3, coldNames)
@@ -201,6 +237,13 @@ function printUploads(results: Array<Record<string, number>>, f: (n: number, d?:
     console.log(
       `${String(r.sizeMiB).padStart(8)} | ${f(r.directMiBps!).padStart(12)} | ${f(r.gatewayMiBps!).padStart(13)} | ${f(r.gatewayToDirect!, 3).padStart(14)} | ${f(r.sinkMiBps!).padStart(10)} | ${f(r.gatewayPeakRssMiB!).padStart(20)} | ${f(r.sinkGatewayPeakRssMiB!).padStart(25)}`,
     )
+  }
+  if (results.some((r) => r.tusMiBps !== undefined)) {
+    console.log(`\nresumable uploads (tus, ${TUS_CHUNK / MiB} MiB PATCHes) vs the jobs route, same gateway, same rounds`)
+    console.log('size MiB | jobs route MiB/s | tus MiB/s | tus/jobs route | gateway peak RSS during tus MiB')
+    for (const r of results) {
+      console.log(`${String(r.sizeMiB).padStart(8)} | ${f(r.gatewayMiBps!).padStart(16)} | ${f(r.tusMiBps!).padStart(9)} | ${f(r.tusToJobsRoute!, 3).padStart(14)} | ${f(r.tusPeakRssMiB!).padStart(31)}`)
+    }
   }
 }
 
