@@ -20,6 +20,7 @@ import { mayUse } from '../services/keyring.js'
 import type { Lifecycle, UploadLease } from '../services/lifecycle.js'
 import type { NamedModel } from '../services/model-registry.js'
 import type { ClientUploads } from './access.js'
+import { bodyIdleSignal } from './client-watch.js'
 import { clientGone } from './http.js'
 
 /**
@@ -439,8 +440,10 @@ export function uploadRoutes(o: UploadRoutesOptions) {
       let lease: UploadLease | undefined
       try {
         lease = o.lifecycle.acquireUpload()
-        // A drain past its deadline stops the transfer: tus stores what arrived, the client resumes elsewhere.
-        lease.signal.addEventListener('abort', () => request.raw.destroy(), { once: true })
+        // A drain past its deadline, or a body that sends nothing for upload.idleTimeoutMs, stops the
+        // transfer: tus keeps what arrived (the offset a HEAD reports) and the client resumes.
+        const stop = () => request.raw.destroy()
+        for (const signal of [lease.signal, bodyIdleSignal(request)]) signal?.addEventListener('abort', stop, { once: true })
         return await run()
       } finally {
         lease?.release()

@@ -108,3 +108,31 @@ t.test('S3 stalls in the middle of a PATCH: the PATCH fails within the stall dea
   const stored = await it.s3.send(new GetObjectCommand({ Bucket: it.bucket, Key: `sagegate/jobs/${id}/input` }))
   t.ok(Buffer.from(await stored.Body!.transformToByteArray()).equals(text), 'the stored input is exactly the bytes sent')
 })
+
+t.test('a PATCH whose client goes silent is ended after the idle timeout; what arrived is kept and the upload resumes', async (t) => {
+  const it = await startFaultStack(t, (c) => ({ ...c, upload: { ...c.upload, idleTimeoutMs: 1000 } }))
+  const text = Buffer.from(generateText(7 * MiB, { seed: 8 }))
+  const url = await create(it.baseUrl, text.length)
+  const { request } = await import('node:http')
+  const closed = new Promise<number>((resolve) => {
+    const started = performance.now()
+    const req = request(url, { method: 'PATCH', headers: { ...tusHeaders, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': String(text.length) } })
+    req.on('error', () => resolve(performance.now() - started))
+    req.on('response', (res) => {
+      res.resume()
+      res.on('close', () => resolve(performance.now() - started))
+    })
+    // 6 MiB, then silence.
+    req.write(text.subarray(0, 6 * MiB))
+  })
+  const ms = await closed
+  t.ok(ms < 30_000, `the silent PATCH was ended (${ms.toFixed(0)} ms)`)
+  const metrics = await (await fetch(`${it.baseUrl}/metrics`)).text()
+  t.match(metrics, /sagegate_uploads_in_flight 0\b/, 'its upload slot is free again')
+  const state = await head(url)
+  const offset = Number(state.headers.get('upload-offset'))
+  t.ok(offset > 0 && offset <= 6 * MiB, `what arrived is kept (${offset} bytes)`)
+  const rest = await patch(url, offset, text.subarray(offset))
+  t.equal(rest.status, 204)
+  t.ok(rest.headers.get('job-location'))
+})
