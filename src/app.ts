@@ -21,6 +21,7 @@ import { createLogger } from './lib/logger.js'
 import { createMetrics } from './metrics.js'
 import { createClientUploads, createRequestLimit, registerAccess } from './routes/access.js'
 import { registerClientWatch } from './routes/client-watch.js'
+import { directUploadRoutes } from './routes/direct-uploads.js'
 import { uploadRoutes } from './routes/uploads.js'
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from './routes/error-handler.js'
 import { healthRoutes } from './routes/health.js'
@@ -319,6 +320,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     await limited.register(jobRoutes(jobs, lifecycle, clientUploads, idempotency))
     await limited.register(predictRoutes(createPredictService({ runtime, models, ...clock })))
     await limited.register(uploads.plugin)
+    await limited.register(
+      directUploadRoutes({ jobs, storage: config.storage, s3: s3ClientConfig({ ...s3, stallTimeoutMs: aws.s3StallTimeoutMs, maxSockets: aws.s3UploadMaxSockets }), readBudgetMs: aws.readBudgetMs }),
+    )
   })
   await app.register(webRoutes())
   registerSpecRoutes(app)

@@ -21,6 +21,7 @@ import type { Lifecycle, UploadLease } from '../services/lifecycle.js'
 import type { NamedModel } from '../services/model-registry.js'
 import type { ClientUploads } from './access.js'
 import { bodyIdleSignal } from './client-watch.js'
+import { DIRECT_RECORD } from './direct-uploads.js'
 import { clientGone } from './http.js'
 
 /**
@@ -66,8 +67,9 @@ type AsyncModel = NamedModel & AsyncModelConfig
 
 /**
  * @tus/s3-store with two fixes: termination also removes the `.part` object (an unfinished tail
- * shorter than a part), and expiry looks only at this gateway's resumable uploads — multipart
- * uploads under `<prefix>jobs/` that have a tus `.info` beside them. The store's own deleteExpired
+ * shorter than a part), and expiry looks only at this gateway's unfinished uploads — multipart
+ * uploads under `<prefix>jobs/` that have a tus `.info` or a direct upload's record
+ * (routes/direct-uploads.ts) beside them, both removed with them. The store's own deleteExpired
  * aborts every multipart upload in the bucket older than the expiry, including the direct uploads
  * of POST /models/{name}/jobs and anything else that shares the bucket.
  */
@@ -115,14 +117,18 @@ class GatewayS3Store extends S3Store {
       for (const mpu of page.Uploads ?? []) {
         if (mpu.Key === undefined || mpu.UploadId === undefined || !mpu.Key.endsWith('/input')) continue
         if (mpu.Initiated === undefined || now <= mpu.Initiated.getTime() + this.expirationPeriodInMilliseconds) continue
-        // A tus upload has its .info; a direct upload in progress has none and is left alone.
-        const isTus = await this.client.headObject({ Bucket: this.bucket, Key: this.infoKey(mpu.Key) }).then(
-          () => true,
-          (err: { name?: string }) => (err.name === 'NotFound' ? false : Promise.reject(err)),
-        )
-        if (!isTus) continue
+        // A tus upload has its .info, a direct-to-S3 one its upload.json (routes/direct-uploads.ts); a
+        // streamed upload of POST /models/{name}/jobs in progress has neither and is left alone.
+        const exists = (key: string) =>
+          this.client.headObject({ Bucket: this.bucket, Key: key }).then(
+            () => true,
+            (err: { name?: string }) => (err.name === 'NotFound' ? false : Promise.reject(err)),
+          )
+        const direct = `${mpu.Key.slice(0, -'input'.length)}${DIRECT_RECORD}`
+        const leftovers = (await exists(this.infoKey(mpu.Key))) ? [this.infoKey(mpu.Key), this.partKey(mpu.Key, true)] : (await exists(direct)) ? [direct] : undefined
+        if (leftovers === undefined) continue
         await this.client.abortMultipartUpload({ Bucket: this.bucket, Key: mpu.Key, UploadId: mpu.UploadId })
-        await this.client.deleteObjects({ Bucket: this.bucket, Delete: { Objects: [{ Key: this.infoKey(mpu.Key) }, { Key: this.partKey(mpu.Key, true) }] } })
+        await this.client.deleteObjects({ Bucket: this.bucket, Delete: { Objects: leftovers.map((Key) => ({ Key })) } })
         await this.clearCache(mpu.Key)
         removed++
       }
