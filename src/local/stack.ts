@@ -1,3 +1,4 @@
+import { GetBucketCorsCommand, PutBucketCorsCommand } from '@aws-sdk/client-s3'
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
@@ -44,10 +45,26 @@ function sourceHandlersDir(): string {
   return join(appRoot(), 'handlers')
 }
 
-/** Puts each multi-model endpoint's default artifacts under its prefix, unless already there. */
-async function publishArtifacts(s3Url: string, credentials: Credentials, endpoints: LocalEndpointDefinition[]): Promise<void> {
+/**
+ * The local bucket as the stack needs it: CORS that lets a browser PUT presigned upload parts and
+ * read their ETag (the gateway's direct-to-S3 uploads; a rule of the user's own is kept), and each
+ * multi-model endpoint's default artifacts under its prefix, unless already there.
+ */
+async function prepareBucket(s3Url: string, credentials: Credentials, endpoints: LocalEndpointDefinition[]): Promise<void> {
   const s3 = createS3Client({ region: LOCAL_REGION, endpoint: s3Url, credentials, forcePathStyle: true })
   try {
+    const hasCors = await s3.send(new GetBucketCorsCommand({ Bucket: LOCAL_BUCKET })).then(
+      () => true,
+      (err: { name?: string }) => (err.name === 'NoSuchCORSConfiguration' ? false : Promise.reject(err)),
+    )
+    if (!hasCors) {
+      await s3.send(
+        new PutBucketCorsCommand({
+          Bucket: LOCAL_BUCKET,
+          CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['*'], AllowedMethods: ['GET', 'PUT', 'HEAD'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3000 }] },
+        }),
+      )
+    }
     for (const e of endpoints) {
       await ensureArtifacts({ s3, bucket: LOCAL_BUCKET, prefix: e.multiModel!.prefix, handlersDir: sourceHandlersDir(), names: e.multiModel!.artifacts })
     }
@@ -109,7 +126,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       options: { host, port: options.s3Port ?? 0, dataDir: join(dataDir, 's3'), region: LOCAL_REGION, credentials, buckets: [LOCAL_BUCKET] },
     })
     const multiModel = endpoints.filter((e) => e.multiModel !== undefined)
-    if (multiModel.length > 0) await publishArtifacts(s3.info.url!, credentials, multiModel)
+    await prepareBucket(s3.info.url!, credentials, multiModel)
     const hosted = endpoints.filter((e) => e.containerUrl === undefined)
     const modelHost =
       hosted.length === 0

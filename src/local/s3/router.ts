@@ -1,6 +1,7 @@
 // Maps a path-style request (/{bucket}/{key}?subresource) to its S3 operation.
 import { S3Error } from './errors.js'
 import { createBucket, deleteBucket, deleteObjects, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './bucket-handlers.js'
+import { deleteBucketCors, getBucketCors, putBucketCors } from './cors.js'
 import type { S3Context } from './http-util.js'
 import { listObjects } from './list-objects.js'
 import {
@@ -16,7 +17,7 @@ import { copyObject, deleteObject, getObject, putObject } from './object-handler
 
 // Sub-resources this server does not implement: answered 501 rather than mistaken for another operation.
 const UNSUPPORTED = [
-  'acl', 'analytics', 'accelerate', 'attributes', 'cors', 'encryption', 'intelligent-tiering', 'inventory',
+  'acl', 'analytics', 'accelerate', 'attributes', 'encryption', 'intelligent-tiering', 'inventory',
   'legal-hold', 'lifecycle', 'logging', 'metrics', 'notification', 'object-lock', 'ownershipControls',
   'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention',
   'select', 'tagging', 'torrent', 'versions', 'website', 'renameObject', 'session',
@@ -33,6 +34,12 @@ const methodNotAllowed = (method: string, resource: string): S3Error =>
 export async function dispatch(ctx: S3Context): Promise<void> {
   const { method, query } = ctx
   if (UNSUPPORTED.some((name) => query.has(name))) throw notImplemented()
+  if (query.has('cors') && ctx.bucketName !== undefined && ctx.key === undefined) {
+    if (method === 'PUT') return putBucketCors(ctx)
+    if (method === 'GET') return getBucketCors(ctx)
+    if (method === 'DELETE') return deleteBucketCors(ctx)
+    throw methodNotAllowed(method, 'BUCKET')
+  }
   if (ctx.bucketName === undefined) {
     if (method === 'GET') return listBuckets(ctx)
     throw methodNotAllowed(method, 'SERVICE')

@@ -1,5 +1,6 @@
 // Embedded S3-compatible server (path-style) on node:http, for the local stack and tests.
 // Works with @aws-sdk/client-s3 (forcePathStyle), lib-storage, the AWS CLI and boto3.
+import { applyCorsHeaders, preflight } from './cors.js'
 import { createHash, randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -72,6 +73,10 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3Serv
     try {
       const { bucketName, key } = parsePath(rawPath)
       resource = bucketName === undefined ? '/' : `/${bucketName}${key === undefined ? '' : `/${key}`}`
+      const bucket = bucketName === undefined ? undefined : store.findBucket(bucketName)
+      // A browser's preflight carries no signature: S3 answers it from the bucket's CORS rules.
+      if (method === 'OPTIONS') return preflight(req, res, bucket, key !== undefined, { 'x-amz-request-id': requestId, 'x-amz-id-2': requestId, server: 'AmazonS3' })
+      applyCorsHeaders(req, res, bucket)
       const params = parseQuery(rawQuery)
       const auth = isSigV2Presigned(params)
         ? verifySigV2Presigned({ method, path: rawPath, query: params, headers: req.headers }, { lookupSecret })

@@ -7,6 +7,7 @@
 // Keys never appear in file names, so any key of up to 1024 bytes is safe. An object becomes visible only
 // when its metadata file is renamed into place, so readers never see partial data; a multipart object
 // keeps its part files as its data, so completing an upload costs no copy.
+import type { CorsRule } from './cors.js'
 import { createHash, randomUUID } from 'node:crypto'
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -58,6 +59,8 @@ export interface Bucket {
   uploads: Map<string, Upload>
   sorted: { keys: string[]; bufs: Buffer[] } | undefined
   deleted: boolean
+  /** The bucket's CORS rules (PutBucketCors), kept in bucket.json. */
+  cors?: CorsRule[]
 }
 
 export interface PutObjectInput {
@@ -120,6 +123,20 @@ export class ObjectStore {
     const tmp = `${this.newTmpPath()}.json`
     await writeFile(tmp, JSON.stringify(value))
     await rename(tmp, path)
+  }
+
+  /** Sets (or, with undefined, removes) the bucket's CORS rules, durably. */
+  async setCors(bucket: Bucket, rules: CorsRule[] | undefined): Promise<void> {
+    await this.locks.run(`b:${bucket.name}`, async () => {
+      await this.writeJsonAtomic(join(bucket.dir, 'bucket.json'), { name: bucket.name, creationDateMs: bucket.creationDateMs, ...(rules !== undefined ? { cors: rules } : {}) })
+      if (rules === undefined) delete bucket.cors
+      else bucket.cors = rules
+    })
+  }
+
+  /** The bucket if it exists (no error). */
+  findBucket(name: string): Bucket | undefined {
+    return this.buckets.get(name)
   }
 
   bucket(name: string): Bucket {
@@ -238,7 +255,7 @@ export class ObjectStore {
 
   private async loadBucket(name: string): Promise<void> {
     const dir = join(this.bucketsDir, name)
-    let info: { name: string; creationDateMs: number }
+    let info: { name: string; creationDateMs: number; cors?: CorsRule[] }
     try {
       info = JSON.parse(await readFile(join(dir, 'bucket.json'), 'utf8')) as typeof info
     } catch {
@@ -246,6 +263,7 @@ export class ObjectStore {
       return
     }
     const bucket = newBucket(name, dir, info.creationDateMs)
+    if (info.cors !== undefined) bucket.cors = info.cors
     for (const sub of ['objects', 'data', 'uploads']) await mkdir(join(dir, sub), { recursive: true })
     const referenced = new Set<string>()
     for (const f of await readdir(join(dir, 'objects'))) {
