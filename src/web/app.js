@@ -253,10 +253,26 @@ async function startUpload() {
       $('progress-text').textContent = `${pct.toFixed(0)} % — ${formatBytes(sent)} of ${formatBytes(total)}` + (speed > 0 ? ` — ${formatBytes(speed)}/s, ${formatDuration(left)} left` : '')
     },
     onError: (/** @type {any} */ err) => {
+      const res = err?.originalResponse
+      const status = res ? res.getStatus() : 0
+      // A lost connection or a server that failed for now (tus-js-client's retries used up): the
+      // upload is kept, Resume continues it from what the server holds, and coming back online does so by itself.
+      if (status === 0 || status >= 500 || status === 409 || status === 423) {
+        pauseButton.disabled = true
+        resumeButton.disabled = false
+        const at = `${progress.value.toFixed(0)} %`
+        if (navigator.onLine) $('progress-text').textContent = `The upload stopped at ${at}: press Resume to continue.`
+        else {
+          $('progress-text').textContent = `Offline at ${at}: the upload continues when the network is back.`
+          window.addEventListener('online', () => {
+            if (upload === tusUpload && !resumeButton.disabled) resumeButton.click()
+          }, { once: true })
+        }
+        return
+      }
       finish()
       progress.hidden = true
       $('progress-text').textContent = 'The upload failed.'
-      const res = err?.originalResponse
       if (res) {
         /** @type {Problem} */
         let p = { title: `${res.getStatus()} error`, detail: err.message }
