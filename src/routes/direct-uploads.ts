@@ -20,10 +20,10 @@ import { Job, JobId, ModelName } from '../api/schemas.js'
 import { AppError, errors } from '../errors.js'
 import { deadline } from '../lib/deadline.js'
 import { isJobId, newJobId } from '../lib/ids.js'
-import { isAcceptedType, parseMediaType, typeFromFilename } from '../lib/media-type.js'
+import { parseMediaType } from '../lib/media-type.js'
 import { matchesSignature, SNIFF_BYTES } from '../lib/sniff.js'
 import { jobKeys } from '../services/job-record.js'
-import type { JobService } from '../services/job-service.js'
+import { declaredUploadType, type JobService } from '../services/job-service.js'
 import { mayUse } from '../services/keyring.js'
 import { clientGone } from './http.js'
 
@@ -148,12 +148,7 @@ export function directUploadRoutes(o: DirectUploadOptions) {
         const size = request.body.size ?? (request.body.metadata?.size !== undefined ? Number(request.body.metadata.size) : undefined)
         if (size !== undefined && size > model.maxBytes) throw errors.payloadTooLarge(model.maxBytes)
         const filename = request.body.filename
-        let type = request.body.type
-        const essence = parseMediaType(type)?.essence
-        if ((essence === undefined || essence === 'application/octet-stream') && !isAcceptedType(essence ?? '', model.contentTypes)) type = typeFromFilename(filename) ?? type
-        const media = parseMediaType(type)
-        if (media === undefined || !isAcceptedType(media.essence, model.contentTypes)) throw errors.unsupportedMediaType(type, model.contentTypes)
-        if (!/^[\x20-\x7e]*$/.test(type!)) throw errors.badRequest('The type is not ASCII.')
+        const type = declaredUploadType(request.body.type, filename, model.contentTypes)
         const id = newJobId()
         const signal = clientGone(request, reply)
         const created = await call(signal, (s) =>
@@ -163,7 +158,7 @@ export function directUploadRoutes(o: DirectUploadOptions) {
           version: 1,
           uploadId: created.UploadId!,
           model: model.name,
-          contentType: type!.trim(),
+          contentType: type,
           ...(filename !== undefined ? { filename: filename.slice(0, 255) } : {}),
           tenant: request.principal.tenant,
           keyId: request.principal.keyId,

@@ -12,10 +12,10 @@ import type { AsyncModelConfig } from '../config.js'
 import { AppError, errors, type ProblemCode } from '../errors.js'
 import { checkCustomAttributes } from '../lib/custom-attributes.js'
 import { isJobId, newJobId } from '../lib/ids.js'
-import { isAcceptedType, parseMediaType, typeFromFilename } from '../lib/media-type.js'
+import { parseMediaType } from '../lib/media-type.js'
 import { matchesSignature, SNIFF_BYTES } from '../lib/sniff.js'
 import { jobKeys } from '../services/job-record.js'
-import type { JobService } from '../services/job-service.js'
+import { declaredUploadType, type JobService } from '../services/job-service.js'
 import { mayUse } from '../services/keyring.js'
 import type { Lifecycle, UploadLease } from '../services/lifecycle.js'
 import type { NamedModel } from '../services/model-registry.js'
@@ -488,21 +488,14 @@ async function checkCreation(request: FastifyRequest, o: UploadRoutesOptions): P
   if (length === 0) throw errors.emptyBody()
   if (length > model.maxBytes) throw errors.payloadTooLarge(model.maxBytes)
   const filename = meta.filename ?? meta.name
-  let filetype = meta.filetype ?? meta.type
-  const essence = parseMediaType(filetype)?.essence
-  if ((essence === undefined || essence === 'application/octet-stream') && !isAcceptedType(essence ?? '', model.contentTypes)) {
-    filetype = typeFromFilename(filename) ?? filetype
-  }
-  const media = parseMediaType(filetype)
-  if (media === undefined || !isAcceptedType(media.essence, model.contentTypes)) throw errors.unsupportedMediaType(filetype, model.contentTypes)
-  if (filetype!.length > 1024 || !/^[\x20-\x7e]*$/.test(filetype!)) throw errors.badRequest('The filetype is too long or not ASCII.')
+  const filetype = declaredUploadType(meta.filetype ?? meta.type, filename, model.contentTypes)
   if (meta.customAttributes !== undefined) {
     const problemText = checkCustomAttributes(meta.customAttributes)
     if (problemText !== undefined) throw errors.invalidCustomAttributes(problemText)
   }
   const metadata: Record<string, string> = {
     model: model.name,
-    filetype: filetype!.trim(),
+    filetype,
     ...(filename !== undefined ? { filename: filename.slice(0, 255) } : {}),
     ...(meta.customAttributes !== undefined ? { customAttributes: meta.customAttributes } : {}),
     [TENANT]: request.principal.tenant,

@@ -7,7 +7,7 @@ import { AppError, errors } from '../errors.js'
 import { checkCustomAttributes } from '../lib/custom-attributes.js'
 import { deadline } from '../lib/deadline.js'
 import { isJobId, newJobId } from '../lib/ids.js'
-import { isAcceptedType, parseMediaType } from '../lib/media-type.js'
+import { isAcceptedType, parseMediaType, typeFromFilename } from '../lib/media-type.js'
 import { formatS3Uri, parseS3Uri, type S3Location } from '../lib/s3-uri.js'
 import { matchesSignature, SNIFF_BYTES } from '../lib/sniff.js'
 import { Lru } from '../lib/lru.js'
@@ -338,4 +338,20 @@ function view(record: JobRecord, outcome: Pick<JobView, 'status' | 'result' | 'e
     ...(outcome.error !== undefined ? { error: outcome.error } : {}),
     links: { self: `/jobs/${record.id}`, result: `/jobs/${record.id}/result` },
   }
+}
+
+/**
+ * The content type of an upload whose bytes the gateway does not see first (resumable and
+ * direct-to-S3 uploads): the declared type, or — when none was declared, or
+ * application/octet-stream that the model does not take as such — the file name's extension's.
+ * It must be one the model accepts (415) and fit SageMaker's ContentType (≤ 1024 ASCII, 400).
+ */
+export function declaredUploadType(declared: string | undefined, filename: string | undefined, accepted: readonly string[]): string {
+  let type = declared
+  const essence = parseMediaType(type)?.essence
+  if ((essence === undefined || essence === 'application/octet-stream') && !isAcceptedType(essence ?? '', accepted)) type = typeFromFilename(filename) ?? type
+  const media = parseMediaType(type)
+  if (type === undefined || media === undefined || !isAcceptedType(media.essence, accepted)) throw errors.unsupportedMediaType(type, accepted)
+  if (type.length > 1024 || !/^[\x20-\x7e]*$/.test(type)) throw errors.badRequest('The type is too long or not ASCII.')
+  return type.trim()
 }

@@ -56,6 +56,9 @@ export async function startTestStack(
     ...base,
     aws: { ...base.aws, region: stack.region, s3Endpoint: stack.s3.endpoint, sageMakerRuntimeEndpoint: stack.sagemaker.endpoint, s3ForcePathStyle: true },
     upload: { ...base.upload, partSizeBytes: options.partSizeBytes ?? 5 * 1024 * 1024, queueSize: 2 },
+    // No load shedding: the stack, the gateway and the test share this process's event loop, so a
+    // test building an 8 MiB text would look like an overloaded gateway (shedding has its own tests).
+    limits: { ...base.limits, maxEventLoopDelayMs: 0 },
     models: options.models ? parseModels(options.models) : localModels,
     multiModelEndpoints: options.multiModelEndpoints
       ? parseMultiModelEndpoints(options.multiModelEndpoints)
