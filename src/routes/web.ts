@@ -30,7 +30,7 @@ export function webRoutes(options: { webDir?: string; tusDir?: string } = {}) {
       cacheControl: false,
       // The page itself only at / (sendFile goes through this check too).
       allowedPath: (path, _root, request) => request.routeOptions.url === '/' || !path.endsWith('.html'),
-      setHeaders: (reply) => void reply.header('cache-control', 'no-cache'),
+      setHeaders: (res) => void res.setHeader('cache-control', 'no-cache'),
     })
     const page = { config: { public: true }, schema: { hide: true } }
     app.get('/', page, async (_request, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html', root, { cacheControl: false }))
