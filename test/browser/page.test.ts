@@ -288,7 +288,13 @@ t.test('the tus client: chunks, pause and resume, resume after a reload', { skip
     seen.push('HEAD')
     return reply.headers({ 'tus-resumable': '1.0.0', 'upload-offset': String(u.offset), 'upload-length': String(u.length), 'cache-control': 'no-store' }).send()
   })
+  // The second PATCH is answered only once the test has paused: on a fast machine the whole file
+  // would otherwise be sent before Pause can be pressed.
+  let release!: () => void
+  const held = new Promise<void>((resolve) => (release = resolve))
+  let patches = 0
   app.patch('/uploads/:id', async (req, reply) => {
+    if (++patches === 2) await held
     const { id } = req.params as { id: string }
     const u = uploads.get(id)!
     u.offset += (req.body as Buffer).length
@@ -319,6 +325,7 @@ t.test('the tus client: chunks, pause and resume, resume after a reload', { skip
     }),
   )
   t.same(metadata, { model: 'summarize', filetype: 'text/plain', filename: 'long.txt' })
+  release()
 
   // A reload forgets the upload in memory; choosing the same file again resumes it by fingerprint.
   await page.reload()
