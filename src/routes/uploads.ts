@@ -411,7 +411,10 @@ export function uploadRoutes(o: UploadRoutesOptions) {
           if (upload.offset === 0 && request.headers['upload-offset'] === '0') {
             // Not what it says it is: the upload is removed, as a refused direct upload leaves nothing.
             await checkFirstBytes(request, upload.metadata?.filetype ?? '').catch(async (err: unknown) => {
-              await datastore.remove(upload.id).catch((removeErr: unknown) => request.log.warn({ err: removeErr }, 'refused upload could not be removed; it expires'))
+              // (A client that left before its first bytes keeps its upload, to resume.)
+              if (err instanceof AppError && err.code === 'content_mismatch') {
+                await datastore.remove(upload.id).catch((removeErr: unknown) => request.log.warn({ err: removeErr }, 'refused upload could not be removed; it expires'))
+              }
               throw err
             })
           }
@@ -512,7 +515,11 @@ async function checkFirstBytes(request: FastifyRequest, filetype: string): Promi
   if (head.length > 0 && matchesSignature(essence, head) === false) throw errors.contentMismatch(essence)
 }
 
-/** Reads up to `n` bytes (fewer if the body ends first) and puts them back, so the body is unchanged. */
+/**
+ * Reads up to `n` bytes (fewer if the body ends first) and puts them back, so the body is unchanged
+ * (lib/streams.ts's peek hands back a new stream; tus reads the request itself). A request destroyed
+ * meanwhile (its body went idle, the drain deadline passed, the client left) ends the wait.
+ */
 function readHead(stream: IncomingMessage, n: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
@@ -521,6 +528,7 @@ function readHead(stream: IncomingMessage, n: number): Promise<Buffer> {
       stream.off('readable', onReadable)
       stream.off('end', onEnd)
       stream.off('error', done)
+      stream.off('close', onClose)
       if (err !== undefined) return reject(err)
       const head = Buffer.concat(chunks, length)
       if (head.length > 0) stream.unshift(head)
@@ -534,9 +542,12 @@ function readHead(stream: IncomingMessage, n: number): Promise<Buffer> {
       }
     }
     const onEnd = () => done()
+    const onClose = () => done(errors.clientClosed(length))
+    if (stream.destroyed) return onClose()
     stream.on('readable', onReadable)
     stream.once('end', onEnd)
     stream.once('error', done)
+    stream.once('close', onClose)
   })
 }
 

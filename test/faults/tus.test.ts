@@ -2,6 +2,7 @@
 // and S3 stalls in the middle of a PATCH. Real sockets, the fault proxy between gateway and AWS.
 import t from 'tap'
 import { generateText } from '../helpers/generate-text.js'
+import { eventually } from '../helpers/upload-client.js'
 import { MiB, startFaultStack } from './helpers.js'
 
 const tusHeaders = { 'tus-resumable': '1.0.0' }
@@ -135,4 +136,31 @@ t.test('a PATCH whose client goes silent is ended after the idle timeout; what a
   const rest = await patch(url, offset, text.subarray(offset))
   t.equal(rest.status, 204)
   t.ok(rest.headers.get('job-location'))
+})
+
+t.test('a first PATCH that goes silent before its first bytes can be checked is ended too, its slot freed', async (t) => {
+  const it = await startFaultStack(t, (c) => ({ ...c, upload: { ...c.upload, idleTimeoutMs: 1000 } }))
+  const created = await fetch(`${it.baseUrl}/uploads`, {
+    method: 'POST',
+    headers: { ...tusHeaders, 'upload-length': '100000', 'upload-metadata': meta({ model: 'video-frames', filetype: 'video/mp4' }) },
+  })
+  t.equal(created.status, 201)
+  const url = created.headers.get('location')!
+  const { request } = await import('node:http')
+  const ended = await new Promise<number>((resolve) => {
+    const started = performance.now()
+    const req = request(url, { method: 'PATCH', headers: { ...tusHeaders, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': '100000' } })
+    req.on('error', () => resolve(performance.now() - started))
+    req.on('response', (res) => {
+      res.resume()
+      res.on('close', () => resolve(performance.now() - started))
+    })
+    // Fewer bytes than the signature check needs, then silence.
+    req.write(Buffer.from([0, 0, 0]))
+  })
+  t.ok(ended < 30_000, `the silent PATCH was ended (${ended.toFixed(0)} ms)`)
+  await eventually('the upload slot to be free again', async () => /sagegate_uploads_in_flight 0\b/.test(await (await fetch(`${it.baseUrl}/metrics`)).text()))
+  const state = await head(url)
+  t.equal(state.status, 200)
+  t.equal(state.headers.get('upload-offset'), '0', 'nothing was stored')
 })
