@@ -321,7 +321,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     await limited.register(predictRoutes(createPredictService({ runtime, models, ...clock })))
     await limited.register(uploads.plugin)
     await limited.register(
-      directUploadRoutes({ jobs, storage: config.storage, s3: s3ClientConfig({ ...s3, stallTimeoutMs: aws.s3StallTimeoutMs, maxSockets: aws.s3UploadMaxSockets }), readBudgetMs: aws.readBudgetMs }),
+      directUploadRoutes({
+        jobs,
+        storage: config.storage,
+        s3: s3ClientConfig({ ...s3, stallTimeoutMs: aws.s3StallTimeoutMs, maxSockets: aws.s3UploadMaxSockets }),
+        readBudgetMs: aws.readBudgetMs,
+        discard: (loc) => objects.discard(loc),
+      }),
     )
   })
   await app.register(webRoutes())

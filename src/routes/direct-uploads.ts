@@ -2,7 +2,6 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListPartsCommand,
@@ -19,6 +18,7 @@ import { json, limitedProblems, problem, RETRY_AFTER } from '../api/responses.js
 import { Job, JobId, ModelName } from '../api/schemas.js'
 import { AppError, errors } from '../errors.js'
 import { deadline } from '../lib/deadline.js'
+import type { S3Location } from '../lib/s3-uri.js'
 import { isJobId, newJobId } from '../lib/ids.js'
 import { parseMediaType } from '../lib/media-type.js'
 import { matchesSignature, SNIFF_BYTES } from '../lib/sniff.js'
@@ -64,6 +64,8 @@ export interface DirectUploadOptions {
   storage: { bucket: string; prefix: string }
   s3: S3ClientConfig
   readBudgetMs: number
+  /** Removes an object now if S3 lets it, else keeps retrying (ObjectStore.discard). */
+  discard: (loc: S3Location) => Promise<void>
 }
 
 export function directUploadRoutes(o: DirectUploadOptions) {
@@ -296,7 +298,7 @@ export function directUploadRoutes(o: DirectUploadOptions) {
             await remove()
             throw err
           })
-        await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: recordKey(id) }] } })).catch(() => undefined)
+        await o.discard({ bucket, key: recordKey(id) })
         void reply.header('job-location', job.links.self)
         return { location: job.links.self, key: id, job }
       },
@@ -335,10 +337,18 @@ export function directUploadRoutes(o: DirectUploadOptions) {
     return parts
   }
 
-  /** The multipart upload aborted (if still open), the input and the record deleted. */
+  /**
+   * The multipart upload aborted (if still open) and the input deleted, through the gateway's cleanup
+   * (retried until S3 takes it). The record goes only once no multipart upload is left: until then
+   * the expiry sweep (routes/uploads.ts) finds the upload by it and aborts it later.
+   */
   async function removeAll(id: string, uploadId: string): Promise<void> {
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: inputKey(id), UploadId: uploadId })).catch(() => undefined)
-    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: inputKey(id) }, { Key: recordKey(id) }] } }))
+    const aborted = await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: inputKey(id), UploadId: uploadId })).then(
+      () => true,
+      (err: { name?: string }) => err.name === 'NoSuchUpload',
+    )
+    await o.discard({ bucket, key: inputKey(id) })
+    if (aborted) await o.discard({ bucket, key: recordKey(id) })
   }
 }
 
