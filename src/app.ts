@@ -18,13 +18,14 @@ import { REQUEST_ID_HEADER, requestIdFor } from './lib/request-id.js'
 import { createStallWatch } from './lib/stall-watch.js'
 import { errors } from './errors.js'
 import { createLogger } from './lib/logger.js'
-import { createMetrics } from './metrics.js'
+import { awsCallsOf, createMetrics, jobEventsOf, webhookEventsOf } from './metrics.js'
 import { createClientUploads, createRequestLimit, registerAccess } from './routes/access.js'
 import { registerClientWatch } from './routes/client-watch.js'
 import { directUploadRoutes } from './routes/direct-uploads.js'
 import { uploadRoutes } from './routes/uploads.js'
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from './routes/error-handler.js'
 import { healthRoutes } from './routes/health.js'
+import { registerHttpMetrics } from './routes/http-metrics.js'
 import { jobRoutes } from './routes/jobs.js'
 import { modelRoutes } from './routes/models.js'
 import { predictRoutes } from './routes/predict.js'
@@ -33,6 +34,9 @@ import { createDependencyMonitor } from './services/dependency-monitor.js'
 import { createIdempotency } from './services/idempotency.js'
 import { anonymousPrincipal, createKeyring, type Keyring } from './services/keyring.js'
 import { createJobService } from './services/job-service.js'
+import { createJobRemoval } from './services/job-removal.js'
+import { createJobWatch } from './services/job-watch.js'
+import { jobStatusRoutes } from './routes/job-status.js'
 import { createLifecycle, type Lifecycle } from './services/lifecycle.js'
 import { createModelRegistry, type ModelRegistry } from './services/model-registry.js'
 import { createPredictService } from './services/predict-service.js'
@@ -72,6 +76,10 @@ const CORS_ALLOWED_HEADERS = [
   'x-inference-id',
   'idempotency-key',
   'x-request-id',
+  'x-webhook-url',
+  // waits and event streams
+  'prefer',
+  'last-event-id',
   // tus (resumable uploads at /uploads)
   'tus-resumable',
   'upload-length',
@@ -96,6 +104,7 @@ const CORS_EXPOSED_HEADERS = [
   'ratelimit-remaining',
   'ratelimit-reset',
   'www-authenticate',
+  'preference-applied',
   // tus
   'tus-resumable',
   'tus-version',
@@ -127,6 +136,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     region: aws.region,
     maxAttempts: aws.maxAttempts,
     ...(overrides.credentials !== undefined ? { credentials: overrides.credentials } : {}),
+    onCall: awsCallsOf(metrics),
   }
 
   const s3 = {
@@ -167,6 +177,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       asyncClient: async,
       asyncMaxAttempts: aws.maxAttempts,
       endpointUrl: sageMakerRuntimeUrl(aws.region, aws.sageMakerRuntimeEndpoint),
+      onModelNotReady: (endpoint) => metrics.modelNotReady.inc({ endpoint }),
     })
   }
   const clock = overrides.clock !== undefined ? { clock: overrides.clock } : {}
@@ -175,12 +186,39 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     createModelRegistry({ models: config.models, multiModelEndpoints: config.multiModelEndpoints, store, logger, listTimeoutMs: aws.readBudgetMs, ...clock })
   const idempotency = createIdempotency({ store, storage: config.storage, ttlSeconds: config.idempotency.ttlSeconds, readBudgetMs: aws.readBudgetMs, logger, ...clock })
   const keyring = createKeyring(config.auth.keys)
-  const jobs = createJobService({ store, runtime, models, storage: config.storage, logger, readBudgetMs: aws.readBudgetMs, ...clock })
+  const jobEvents = jobEventsOf(metrics)
+  const jobs = createJobService({
+    store,
+    runtime,
+    models,
+    storage: config.storage,
+    logger,
+    readBudgetMs: aws.readBudgetMs,
+    onJobCreated: jobEvents.jobCreated,
+    onJobFinished: jobEvents.jobFinished,
+    onUploadBytes: (n) => jobEvents.uploadBytes('jobs', n),
+    ...clock,
+  })
+  const watch = createJobWatch({
+    check: (id, signal) => jobs.statusOf(id, signal),
+    minPollIntervalMs: config.waits.minPollIntervalMs,
+    maxPollIntervalMs: config.waits.maxPollIntervalMs,
+    logger,
+    onListeners: (n) => metrics.waitsActive.set(n),
+  })
+  const removal = createJobRemoval({ store, jobs, storage: config.storage, logger, readBudgetMs: aws.readBudgetMs, ...clock })
+  const checkWebhookUrl = (_raw: string): string => {
+    throw errors.webhookNotAllowed('webhooks are not configured')
+  }
   const lifecycle = createLifecycle({
     maxConcurrentUploads: config.limits.maxConcurrentUploads,
     onUploads: (n) => metrics.uploadsInFlight.set(n),
     onRefused: (reason) => metrics.uploadsRefused.inc({ reason }),
-    onDrain: () => metrics.draining.set(1),
+    onDrain: () => {
+      metrics.draining.set(1)
+      // Waits and event streams end now with the state they have, so that the drain is not held up.
+      watch.close()
+    },
   })
   // Settled (the `let`s above) for the closures below.
   const objects = store
@@ -280,6 +318,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   })
   app.addHook('onClose', async () => {
     dependencies.stop()
+    watch.close()
     stallWatch.close()
     // Aborts and deletes that S3 could not take yet get one more chance before the clients go.
     const left = await objects.flushCleanup(CLEANUP_FLUSH_MS)
@@ -294,6 +333,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     onProblem: (code) => metrics.problems.inc({ code }),
     onClientGone: (route) => metrics.clientDisconnects.inc({ route }),
   })
+  registerHttpMetrics(app, { observe: (route, method, status_class, seconds) => metrics.httpRequestDuration.observe({ route, method, status_class }, seconds) })
   // Before any route: the description is collected from the routes as they are declared.
   await registerApiDocs(app, packageVersion())
   registerClientWatch(app, { idleTimeoutMs: config.upload.idleTimeoutMs, stallWatch, onTimeout: (phase) => metrics.clientTimeouts.inc({ phase }) })
@@ -312,12 +352,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     queueSize: config.upload.queueSize,
     expiryMs: config.upload.resumableExpiryMs,
     corsOrigins: config.cors.origins,
+    checkWebhookUrl,
+    onUploadBytes: (n) => jobEvents.uploadBytes('tus', n),
   })
   app.decorate('removeExpiredUploads', uploads.removeExpired)
   // Model calls and job routes count against the caller's requests per minute.
   await app.register(async (limited) => {
     limited.addHook('onRequest', limitRequests)
-    await limited.register(jobRoutes(jobs, lifecycle, clientUploads, idempotency))
+    await limited.register(jobRoutes(jobs, lifecycle, clientUploads, idempotency, checkWebhookUrl))
+    await limited.register(jobStatusRoutes({ jobs, watch, removal, heartbeatMs: config.waits.heartbeatMs }))
     await limited.register(predictRoutes(createPredictService({ runtime, models, ...clock })))
     await limited.register(uploads.plugin)
     await limited.register(
@@ -327,6 +370,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         s3: s3ClientConfig({ ...s3, stallTimeoutMs: aws.s3StallTimeoutMs, maxSockets: aws.s3UploadMaxSockets }),
         readBudgetMs: aws.readBudgetMs,
         discard: (loc) => objects.discard(loc),
+        onUploadBytes: (n) => jobEvents.uploadBytes('direct', n),
+        onS3Call: awsCallsOf(metrics),
       }),
     )
   })

@@ -206,6 +206,54 @@ const idempotencySchema = z.strictObject({
   ttlSeconds: z.number().int().min(60).max(7 * 86_400).default(86_400),
 })
 
+const waitsSchema = z.strictObject({
+  /**
+   * A job someone waits on (long-poll, SSE) or that has a pending webhook is checked on S3 (a HEAD of
+   * its output and of its failure location) first after this, then at doubling intervals up to
+   * maxPollIntervalMs. One watcher per job, however many clients wait on it; an SNS notification
+   * wakes it at once.
+   */
+  minPollIntervalMs: ms(50).default(500),
+  maxPollIntervalMs: ms(100).default(5_000),
+  /** An SSE stream sends a comment line when it has sent nothing for this long (proxies close idle streams). */
+  heartbeatMs: ms(1000).default(15_000),
+})
+
+// A webhook host rule: a hostname (`hooks.example.com`), a subdomain wildcard (`*.example.com`) or an IP.
+const hostRule = z
+  .string()
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(z.string().regex(/^(?:\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$|^[0-9a-f:.]+$/, 'must be a hostname, *.domain or an IP address (no port, no scheme)'))
+
+const webhooksSchema = z
+  .strictObject({
+    /** Hosts a job's callback URL may name (the port is not part of the match). Empty: no webhooks. */
+    allowedHosts: z.array(hostRule).default([]),
+    /** Standard Webhooks signing secret, `whsec_` + base64 (at least 24 bytes). Never logged. */
+    secret: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_ followed by base64')
+      .refine((s) => Buffer.from(s.slice(6), 'base64').length >= 24, 'must hold at least 24 random bytes')
+      .optional(),
+    /** One delivery attempt, connection to the end of the response. */
+    timeoutMs: ms(100).default(10_000),
+    /** Retries stop this long after the first attempt (the delivery is then marked failed). */
+    retryForMs: z.number().int().min(1000).max(7 * 86_400_000).default(86_400_000),
+    /** How often each replica looks in S3 for deliveries that are due (its own, another replica's, one left by a restart). */
+    sweepIntervalMs: ms(100).default(5_000),
+  })
+  .superRefine((w, ctx) => {
+    if (w.allowedHosts.length > 0 && w.secret === undefined) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'required when allowedHosts is set (deliveries are signed)' })
+  })
+
+// arn:aws:sns:<region>:<account>:<topic>
+const topicArn = z.string().regex(/^arn:aws(?:-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?$/, 'must be an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:inference-done')
+
+const notificationsSchema = z.strictObject({
+  /** SNS topics whose subscription the gateway confirms and whose notifications it accepts at POST /notifications/sns. */
+  topicArns: z.array(topicArn).default([]),
+})
+
 const localSchema = z.strictObject({
   /** Default: only with no AWS configuration outside production (config.ts). */
   enabled: z.boolean().optional(),
@@ -223,6 +271,8 @@ export const configSections = {
   limits: limitsSchema,
   local: localSchema,
   auth: authSchema,
+  waits: waitsSchema,
+  webhooks: webhooksSchema,
 }
 
 /** The configuration file; with the defaults filled in, the whole configuration before the environment. */
@@ -236,6 +286,9 @@ export const configSchema = z.strictObject({
   auth: authSchema.prefault({}),
   cors: corsSchema.prefault({}),
   idempotency: idempotencySchema.prefault({}),
+  waits: waitsSchema.prefault({}),
+  webhooks: webhooksSchema.prefault({}),
+  notifications: notificationsSchema.prefault({}),
   models: z.record(z.string().regex(modelNamePattern, 'model names are lowercase letters, digits, ".", "_" and "-"'), modelSchema).default({}),
   multiModelEndpoints: z.record(z.string().regex(endpointNamePattern, 'must be a SageMaker endpoint name'), multiModelEndpointSchema).default({}),
 })

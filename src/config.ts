@@ -57,6 +57,7 @@ const ENV: Record<string, [Section, string, Kind]> = {
   SAGEGATE_MAX_EVENT_LOOP_DELAY_MS: ['limits', 'maxEventLoopDelayMs', 'number'],
   SAGEGATE_ANONYMOUS: ['auth', 'anonymous', 'boolean'],
   SAGEGATE_METRICS_REQUIRE_KEY: ['auth', 'metricsRequireKey', 'boolean'],
+  SAGEGATE_WEBHOOK_SECRET: ['webhooks', 'secret', 'string'],
   SAGEGATE_LOCAL: ['local', 'enabled', 'boolean'],
   SAGEGATE_DATA_DIR: ['local', 'dataDir', 'string'],
   LOCAL_S3_PORT: ['local', 's3Port', 'number'],

@@ -54,6 +54,9 @@ export const PROBLEM_CODES = [
   'upload_offset_mismatch',
   'upload_expired',
   'tus_resumable_required',
+  'webhook_not_allowed',
+  'sns_signature_invalid',
+  'sns_topic_not_allowed',
 ] as const
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number]
@@ -171,6 +174,11 @@ export const errors = {
       headers: { 'retry-after': String(retryAfterSeconds) },
       cause,
     }),
+  /** A job's callback URL that the gateway will not call (webhooks.allowedHosts, SSRF rules). */
+  webhookNotAllowed: (reason: string) => new AppError('webhook_not_allowed', 400, `The webhook URL is not allowed: ${reason}.`, { details: { reason } }),
+  /** Amazon SNS signs what it posts: anything unsigned, forged, stale or from a foreign certificate is refused. */
+  snsSignatureInvalid: (why: string) => new AppError('sns_signature_invalid', 403, `The SNS message was refused: ${why}`),
+  snsTopicNotAllowed: () => new AppError('sns_topic_not_allowed', 403, 'Messages from this SNS topic are not accepted here.'),
   upstreamFailed: (service: string, cause?: unknown) =>
     new AppError('upstream_error', 502, `${service} failed to handle the request.`, { cause }),
 }

@@ -82,7 +82,9 @@ export const Job = z
   .object({
     id: JobId,
     model: z.string(),
-    status: z.enum(['in_progress', 'completed', 'failed', 'expired']),
+    status: z
+      .enum(['in_progress', 'completed', 'failed', 'expired', 'canceled'])
+      .describe('`canceled`: deleted while in progress (DELETE /jobs/{id}); its data goes once the endpoint has given up on it.'),
     createdAt: z.string().meta({ format: 'date-time' }),
     deadlineAt: z.string().meta({ format: 'date-time' }).describe('After this instant a job with no outcome is reported as expired.'),
     input: z.object({
@@ -102,6 +104,7 @@ export const Job = z
       })
       .optional()
       .describe("Present when failed or expired. The model's own error text is logged by the gateway, never returned."),
+    canceledAt: z.string().meta({ format: 'date-time' }).optional().describe('When the job was canceled (DELETE while in progress).'),
     links: z.object({ self: z.string(), result: z.string() }),
   })
   .meta({ id: 'Job' })
@@ -139,6 +142,9 @@ export const CreateJobHeaders = z.looseObject({
     ),
 })
 
+export const WEBHOOK_URL_DESCRIPTION =
+  'A URL the gateway POSTs the job to when it ends (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature` signed with `webhooks.secret`), retried on non-2xx or timeout (first retry within 10 s, then backoff for up to 24 h) with the same `webhook-id`. Only hosts in `webhooks.allowedHosts`, never a private or link-local address unless listed; otherwise 400 `webhook_not_allowed`.'
+
 export const PredictHeaders = z.looseObject({
   'x-custom-attributes': CustomAttributesHeader,
   'x-inference-id': z.string().optional().describe('SageMaker InferenceId (1–64 printable ASCII), echoed in the response.'),
@@ -149,6 +155,27 @@ export const PredictQuery = z.looseObject({
     .enum(['true', 'false', '1', '0'])
     .optional()
     .describe('`true` streams the answer as it is produced (models marked `streaming`).'),
+})
+
+export const JobQuery = z.looseObject({
+  wait: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(60)
+    .optional()
+    .describe('Seconds (0–60) to hold the answer while the job is `in_progress`: it comes as soon as the job ends, else at the end of the wait with the current state.'),
+})
+
+export const JobHeaders = z.looseObject({
+  prefer: z
+    .string()
+    .optional()
+    .describe('RFC 7240 `wait=N`: as `?wait=N` (N above 60 counts as 60); answered with `Preference-Applied`. `?wait` wins when both are given.'),
+})
+
+export const JobEventsHeaders = z.looseObject({
+  'last-event-id': z.string().max(64).optional().describe('The `id` of the last event received (a status): that status is not sent again; when it is the final one, 204.'),
 })
 
 export const ResultHeaders = z.looseObject({

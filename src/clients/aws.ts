@@ -1,6 +1,7 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
+import type { FinalizeRequestMiddleware, HandlerExecutionContext, InitializeMiddleware, MiddlewareStack } from '@smithy/types'
 import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream'
@@ -27,6 +28,19 @@ export interface AwsClientOptions {
   /** Attempts per call, the first included (the SDK's standard retry mode). Default 3. */
   maxAttempts?: number
   maxSockets?: number
+  /** Told of every call and attempt (Prometheus, see metrics.ts awsCallsOf). */
+  onCall?: AwsCallObserver
+}
+
+/** What a client reports of its calls; `service` is the name given by the factory below (s3, sagemaker-runtime). */
+export interface AwsCallObserver {
+  /**
+   * A call ended, after its last attempt: seconds until the response headers (or the error), and the
+   * error's name (a network error's code) if it failed.
+   */
+  called(service: string, operation: string, seconds: number, errorCode?: string): void
+  /** An HTTP attempt is about to be sent: the first, and each retry by the SDK. */
+  attempted?(service: string, operation: string): void
 }
 
 /** What the socket is handed per write when a body is sent in pieces (see ChunkedBodyHandler). */
@@ -87,11 +101,61 @@ const common = (o: AwsClientOptions) => ({
 export const s3ClientConfig = (o: AwsClientOptions): S3ClientConfig => ({ ...common(o), forcePathStyle: o.forcePathStyle ?? false, requestHandler: handler(o) })
 
 export function createS3Client(o: AwsClientOptions): S3Client {
-  return new S3Client(s3ClientConfig(o))
+  const client = new S3Client(s3ClientConfig(o))
+  if (o.onCall !== undefined) observeAwsCalls(client, 's3', o.onCall)
+  return client
 }
 
 export function createSageMakerRuntimeClient(o: AwsClientOptions): SageMakerRuntimeClient {
-  return new SageMakerRuntimeClient({ ...common(o), requestHandler: handler(o) })
+  const client = new SageMakerRuntimeClient({ ...common(o), requestHandler: handler(o) })
+  if (o.onCall !== undefined) observeAwsCalls(client, 'sagemaker-runtime', o.onCall)
+  return client
+}
+
+/**
+ * A network failure's code (ECONNREFUSED, ECONNRESET: @smithy/node-http-handler renames the latter
+ * and EPIPE, ETIMEDOUT "TimeoutError", which would hide them), else the error's name (NoSuchKey,
+ * ThrottlingException, TimeoutError, AbortError).
+ */
+function errorCode(err: unknown): string {
+  const e = err as { name?: unknown; code?: unknown }
+  if (typeof e.code === 'string' && /^E[A-Z_]+$/.test(e.code)) return e.code
+  if (typeof e.name === 'string' && e.name !== '' && e.name !== 'Error') return e.name
+  return typeof e.code === 'string' ? e.code : 'Error'
+}
+
+/** The API operation (PutObject), from the command's class name (PutObjectCommand). */
+const operationOf = (context: HandlerExecutionContext): string => (context.commandName ?? 'unknown').replace(/Command$/, '')
+
+/**
+ * Two middlewares: one in the initialize step wraps the whole call (every attempt and the SDK's waits
+ * between them), one in the finalizeRequest step below the retry middleware (which has priority
+ * "high" there) runs once per attempt. A call resolves when the response headers are parsed, so the
+ * time of a streamed body (GetObject) is not in it. Exported for clients built elsewhere from
+ * s3ClientConfig (direct uploads); @tus/s3-store keeps its client to itself, so tus calls are not seen.
+ */
+export function observeAwsCalls(client: { middlewareStack: MiddlewareStack<any, any> }, service: string, observer: AwsCallObserver): void {
+  const stack = client.middlewareStack
+  const call: InitializeMiddleware<any, any> = (next, context) => async (args) => {
+    const started = performance.now()
+    const operation = operationOf(context)
+    try {
+      const out = await next(args)
+      observer.called(service, operation, (performance.now() - started) / 1000)
+      return out
+    } catch (err) {
+      observer.called(service, operation, (performance.now() - started) / 1000, errorCode(err))
+      throw err
+    }
+  }
+  stack.add(call, { step: 'initialize', priority: 'high', name: 'sagegateCallObserver', override: true })
+  const { attempted } = observer
+  if (attempted === undefined) return
+  const attempt: FinalizeRequestMiddleware<any, any> = (next, context) => (args) => {
+    attempted(service, operationOf(context))
+    return next(args)
+  }
+  stack.add(attempt, { step: 'finalizeRequest', priority: 'low', name: 'sagegateAttemptObserver', override: true })
 }
 
 export const sageMakerRuntimeUrl = (region: string, endpoint?: string): string => endpoint ?? `https://runtime.sagemaker.${region}.amazonaws.com`

@@ -30,6 +30,12 @@ export interface SageMakerInferenceRuntimeOptions {
   asyncMaxAttempts?: number
   /** The runtime's base URL, for the reachability probe (the API has no health operation). */
   endpointUrl: string
+  /**
+   * A real-time call ended in ModelNotReadyException (a multi-model cold load), after the SDK's own
+   * attempts (it is a 429, which the SDK retries as throttling). The predict service calls again
+   * (services/predict-service.ts) until the model's coldStartWaitMs runs out.
+   */
+  onModelNotReady?: (endpoint: string) => void
 }
 
 interface SdkError {
@@ -144,6 +150,12 @@ export function createSageMakerInferenceRuntime(options: SageMakerInferenceRunti
   const { client } = options
   const asyncClient = options.asyncClient ?? client
   const asyncMaxAttempts = options.asyncClient === undefined ? 1 : (options.asyncMaxAttempts ?? 3)
+  /** translateInvokeError, telling onModelNotReady about a cold load. */
+  const invokeError = (req: RealtimeInvocation, err: unknown): Error => {
+    const translated = translateInvokeError(err)
+    if (translated instanceof ModelNotReadyError) options.onModelNotReady?.(req.endpointName)
+    return translated
+  }
 
   async function invokeAsyncOnce(req: AsyncInvocation, signal?: AbortSignal): Promise<AsyncInvocationResult> {
     const out = await asyncClient.send(
@@ -191,7 +203,7 @@ export function createSageMakerInferenceRuntime(options: SageMakerInferenceRunti
         }
       } catch (err) {
         if (timedOut()) throw new AppError('model_timeout', 504, 'The model did not answer in time.', { cause: err })
-        throw translateInvokeError(err)
+        throw invokeError(req, err)
       }
     },
 
@@ -216,7 +228,7 @@ export function createSageMakerInferenceRuntime(options: SageMakerInferenceRunti
         return { chunks: chunks(), ...meta(out.ContentType, out.InvokedProductionVariant, out.CustomAttributes) }
       } catch (err) {
         if (timedOut()) throw new AppError('model_timeout', 504, 'The model did not answer in time.', { cause: err })
-        throw translateInvokeError(err)
+        throw invokeError(req, err)
       }
     },
 

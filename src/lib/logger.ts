@@ -11,6 +11,9 @@ export const redactPaths = [
   '*.credentials',
   '*.secretAccessKey',
   '*.sessionToken',
+  // the webhook signing secret (webhooks.secret), wherever a config section is logged
+  'secret',
+  '*.secret',
 ]
 
 /** Human-readable lines for a terminal (pino-pretty, in a worker thread); JSON, one object per line, otherwise. */

@@ -18,6 +18,10 @@ export class Lru<K, V> {
     if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K)
   }
 
+  delete(key: K): boolean {
+    return this.map.delete(key)
+  }
+
   get size(): number {
     return this.map.size
   }

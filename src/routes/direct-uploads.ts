@@ -22,6 +22,7 @@ import type { S3Location } from '../lib/s3-uri.js'
 import { isJobId, newJobId } from '../lib/ids.js'
 import { parseMediaType } from '../lib/media-type.js'
 import { matchesSignature, SNIFF_BYTES } from '../lib/sniff.js'
+import { observeAwsCalls, type AwsCallObserver } from '../clients/aws.js'
 import { jobKeys } from '../services/job-record.js'
 import { declaredUploadType, type JobService } from '../services/job-service.js'
 import { mayUse } from '../services/keyring.js'
@@ -66,11 +67,15 @@ export interface DirectUploadOptions {
   readBudgetMs: number
   /** Removes an object now if S3 lets it, else keeps retrying (ObjectStore.discard). */
   discard: (loc: S3Location) => Promise<void>
+  /** Told of each completed upload's size when its job starts (metrics), and of this route's S3 calls. */
+  onUploadBytes?: (bytes: number) => void
+  onS3Call?: AwsCallObserver
 }
 
 export function directUploadRoutes(o: DirectUploadOptions) {
   const { bucket, prefix } = o.storage
   const s3 = new S3Client(o.s3)
+  if (o.onS3Call !== undefined) observeAwsCalls(s3, 's3', o.onS3Call)
   const inputKey = (id: string) => jobKeys(prefix, id).input
   const recordKey = (id: string) => `${prefix}jobs/${id}/${DIRECT_RECORD}`
 
@@ -292,6 +297,10 @@ export function directUploadRoutes(o: DirectUploadOptions) {
             ...(record.filename !== undefined ? { filename: record.filename } : {}),
             owner: { tenant: record.tenant, keyId: record.keyId },
             signal,
+          })
+          .then((started) => {
+            o.onUploadBytes?.(size)
+            return started
           })
           .catch(async (err: unknown) => {
             // The client can upload again; nothing of this one is left behind.

@@ -20,7 +20,7 @@ import type { ClientUploads } from './access.js'
 import { bodyIdleSignal } from './client-watch.js'
 import { abortable, clientGone, continueIfExpected, CUSTOM_ATTRIBUTES_HEADER } from './http.js'
 
-const OPTION_FIELDS = new Set(['customAttributes'])
+const OPTION_FIELDS = new Set(['customAttributes', 'webhookUrl'])
 /** RFC 2046 §5.1.1: 1-70 bchars (DIGIT ALPHA ' ( ) + _ , - . / : = ? and space), not ending in a space. */
 const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/
 
@@ -32,6 +32,7 @@ interface Upload {
   declaredLength?: number
   filename?: string
   customAttributes?: string
+  webhookUrl?: string
   afterBody?: () => Promise<void>
 }
 
@@ -90,6 +91,7 @@ async function multipartUpload(request: FastifyRequest, maxBytes: number, accept
       contentType: typed.contentType,
       ...(file.filename ? { filename: file.filename.slice(0, 255) } : {}),
       ...customAttributesOf(request, fields.customAttributes),
+      ...(fields.webhookUrl !== undefined ? { webhookUrl: fields.webhookUrl } : {}),
       afterBody: async () => {
         if (file.file.truncated) throw errors.payloadTooLarge(maxBytes)
         const rest = await abortable(parts.next(), signal)
@@ -161,7 +163,11 @@ const resultProblems = {
   ...limitedProblems,
 }
 
-export function jobRoutes(jobs: JobService, lifecycle: Lifecycle, clientUploads: ClientUploads, idempotency: Idempotency) {
+/**
+ * `checkWebhookUrl` validates a job's callback URL (webhooks.allowedHosts, SSRF rules) and throws 400
+ * `webhook_not_allowed`; the header is checked before any byte of the body is read.
+ */
+export function jobRoutes(jobs: JobService, lifecycle: Lifecycle, clientUploads: ClientUploads, idempotency: Idempotency, checkWebhookUrl: (raw: string) => string) {
   return async (plain: FastifyInstance) => {
     const app = plain.withTypeProvider<ZodTypeProvider>()
     // Bodies are streams here: no parser may read them. multipart/form-data gets the multipart
@@ -190,7 +196,16 @@ export function jobRoutes(jobs: JobService, lifecycle: Lifecycle, clientUploads:
           upload = rawUpload(request)
         }
         const { tenant, keyId } = request.principal
-        return await jobs.createJob({ model, signal, ...upload, owner: { tenant, keyId }, beforeRead: () => continueIfExpected(request, reply) })
+        const hook = upload.webhookUrl ?? request.headers['x-webhook-url']
+        const webhookUrl = typeof hook === 'string' ? checkWebhookUrl(hook) : undefined
+        return await jobs.createJob({
+          model,
+          signal,
+          ...upload,
+          ...(webhookUrl !== undefined ? { webhookUrl } : {}),
+          owner: { tenant, keyId },
+          beforeRead: () => continueIfExpected(request, reply),
+        })
       } finally {
         lease?.release()
         releaseClientSlot()
@@ -212,6 +227,7 @@ export function jobRoutes(jobs: JobService, lifecycle: Lifecycle, clientUploads:
               'multipart/form-data': {
                 schema: z.object({
                   customAttributes: z.string().max(1024).optional().describe('Same as the `X-Custom-Attributes` header; must come before the file.'),
+                  webhookUrl: z.string().max(2048).optional().describe('Same as the `X-Webhook-Url` header; must come before the file.'),
                   file: Binary.describe(
                     "The input; its part `Content-Type` must be one the model accepts. A part sent as `application/octet-stream` or without a type (text/plain) that the model does not take as such gets its type from the file name's extension, else from its first bytes.",
                   ),
@@ -223,7 +239,9 @@ export function jobRoutes(jobs: JobService, lifecycle: Lifecycle, clientUploads:
           response: {
             200: json(Job, 'The job an earlier request with the same Idempotency-Key created', { ...LOCATION, 'Idempotent-Replayed': { type: 'string', const: 'true' } }),
             202: json(Job, 'The job was created and queued', LOCATION),
-            400: problem('Empty body (`empty_body`), bad custom attributes (`invalid_custom_attributes`), a malformed form or Idempotency-Key'),
+            400: problem(
+              'Empty body (`empty_body`), bad custom attributes (`invalid_custom_attributes`), a webhook URL the gateway will not call (`webhook_not_allowed`), a malformed form or Idempotency-Key',
+            ),
             403: problem('The API key may not use this model (`model_not_allowed`)'),
             404: problem('No such model (`model_not_found`)'),
             408: problem('The body sent no byte for `upload.idleTimeoutMs` (`request_timeout`); the connection is closed'),
@@ -243,6 +261,9 @@ export function jobRoutes(jobs: JobService, lifecycle: Lifecycle, clientUploads:
       },
       async (request, reply) => {
       const model = await jobs.asyncModel(request.params.name)
+      // A callback the gateway will not call is refused before the body is read (or 100 Continue sent).
+      const hook = request.headers['x-webhook-url']
+      if (typeof hook === 'string') checkWebhookUrl(hook)
       const gone = clientGone(request, reply)
       const key = idempotencyKeyOf(request.headers['idempotency-key'])
       const length = request.headers['content-length']
@@ -266,30 +287,6 @@ export function jobRoutes(jobs: JobService, lifecycle: Lifecycle, clientUploads:
         throw err
       }
       },
-    )
-
-    app.get(
-      '/jobs/:id',
-      {
-        schema: {
-          tags: ['jobs'],
-          summary: 'The job and its status',
-          description: `The status is derived from S3: the output object means \`completed\`, the failure object \`failed\` (or
-\`expired\` when the request outlived its queue TTL), no outcome after the TTL plus the invocation timeout \`expired\`,
-otherwise \`in_progress\`. Poll with backoff. Every S3 call of one poll shares \`aws.readBudgetMs\` (retries included):
-an S3 that does not answer in time gives 504 \`upstream_timeout\`, an unreachable or failing one 503, both with
-\`Retry-After\`. A failed or expired job carries \`error\` with a stable \`code\` and that code's fixed summary.`,
-          operationId: 'getJob',
-          params: JobParams,
-          response: {
-            200: json(Job, 'The job'),
-            404: problem('No such job (`job_not_found`), or it belongs to another tenant'),
-            504: problem('S3 did not answer within `aws.readBudgetMs` (`upstream_timeout`)', RETRY_AFTER),
-            ...limitedProblems,
-          },
-        },
-      },
-      async (request, reply) => jobs.getJob(request.params.id, request.principal.tenant, clientGone(request, reply)),
     )
 
     // Declared before the GET so that Fastify does not derive a HEAD from it (which would read the

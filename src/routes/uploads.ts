@@ -44,7 +44,7 @@ import { clientGone } from './http.js'
 export const UPLOADS_PATH = '/uploads'
 const JOB_LOCATION = 'Job-Location'
 /** The metadata keys a client may send; the gateway adds its own (tenant, key id) under `sg-*`. */
-const CLIENT_KEYS = new Set(['model', 'filetype', 'filename', 'name', 'type', 'customAttributes'])
+const CLIENT_KEYS = new Set(['model', 'filetype', 'filename', 'name', 'type', 'customAttributes', 'webhookUrl'])
 const TENANT = 'sg-tenant'
 const KEY_ID = 'sg-key-id'
 const CLEANUP_INTERVAL_MS = 15 * 60 * 1000
@@ -61,6 +61,10 @@ export interface UploadRoutesOptions {
   expiryMs: number
   corsOrigins: readonly string[]
   onExpiredRemoved?: (count: number) => void
+  /** Told of each completed upload's size when its job starts (metrics). */
+  onUploadBytes?: (bytes: number) => void
+  /** Validates a job's callback URL (metadata `webhookUrl`): 400 `webhook_not_allowed` at creation. */
+  checkWebhookUrl: (raw: string) => string
 }
 
 type AsyncModel = NamedModel & AsyncModelConfig
@@ -266,10 +270,12 @@ export function uploadRoutes(o: UploadRoutesOptions) {
         sizeBytes: upload.size ?? upload.offset,
         ...(meta.filename ? { filename: meta.filename.slice(0, 255) } : {}),
         ...(meta.customAttributes ? { customAttributes: meta.customAttributes } : {}),
+        ...(meta.webhookUrl ? { webhookUrl: meta.webhookUrl } : {}),
         owner: { tenant: meta[TENANT]!, keyId: meta[KEY_ID]! },
         signal,
       })
       request.log.info({ jobId: id, sizeBytes: upload.size }, 'resumable upload completed; job started')
+      o.onUploadBytes?.(upload.size ?? upload.offset)
       return location
     }
 
@@ -278,7 +284,7 @@ export function uploadRoutes(o: UploadRoutesOptions) {
     })
     const uploadParams = z.object({ id: JobId.describe('The upload id, which is also the job id once it has started.') })
     const tusProblems = {
-      400: problem('A malformed tus request or metadata (`bad_request`)'),
+      400: problem('A malformed tus request or metadata (`bad_request`), or a `webhookUrl` the gateway will not call (`webhook_not_allowed`)'),
       403: problem('The API key may not use this model (`model_not_allowed`)'),
       404: problem('No such upload (`upload_not_found`), or no such model at creation (`model_not_found`)'),
       409: problem('The Upload-Offset does not match (`upload_offset_mismatch`), or the model is real-time (`wrong_model_mode`)'),
@@ -298,7 +304,7 @@ export function uploadRoutes(o: UploadRoutesOptions) {
         schema: {
           tags: ['jobs'],
           summary: 'Create a resumable upload (tus) for an async job',
-          description: `${TUS_DOC} \`Upload-Metadata\` carries \`model\` (required), \`filetype\` (else the file name's extension decides), \`filename\` and \`customAttributes\`; \`Upload-Length\` is required and at most the model's \`maxBytes\`. The answer's \`Location\` is \`/uploads/<id>\`; when the last byte lands the job \`<id>\` starts and the final PATCH carries \`Job-Location: /jobs/<id>\`. With a body (\`Content-Type: application/offset+octet-stream\`) the first bytes are sent at once (creation-with-upload).`,
+          description: `${TUS_DOC} \`Upload-Metadata\` carries \`model\` (required), \`filetype\` (else the file name's extension decides), \`filename\`, \`customAttributes\` and \`webhookUrl\` (as the \`X-Webhook-Url\` header of POST /models/{name}/jobs, checked at creation); \`Upload-Length\` is required and at most the model's \`maxBytes\`. The answer's \`Location\` is \`/uploads/<id>\`; when the last byte lands the job \`<id>\` starts and the final PATCH carries \`Job-Location: /jobs/<id>\`. With a body (\`Content-Type: application/offset+octet-stream\`) the first bytes are sent at once (creation-with-upload).`,
           operationId: 'createUpload',
           headers: tusHeaders,
           response: {
@@ -496,11 +502,14 @@ async function checkCreation(request: FastifyRequest, o: UploadRoutesOptions): P
     const problemText = checkCustomAttributes(meta.customAttributes)
     if (problemText !== undefined) throw errors.invalidCustomAttributes(problemText)
   }
+  // Checked at creation, so that an upload whose job could never call back is refused before any byte.
+  const webhookUrl = meta.webhookUrl !== undefined ? o.checkWebhookUrl(meta.webhookUrl) : undefined
   const metadata: Record<string, string> = {
     model: model.name,
     filetype,
     ...(filename !== undefined ? { filename: filename.slice(0, 255) } : {}),
     ...(meta.customAttributes !== undefined ? { customAttributes: meta.customAttributes } : {}),
+    ...(webhookUrl !== undefined ? { webhookUrl } : {}),
     [TENANT]: request.principal.tenant,
     [KEY_ID]: request.principal.keyId,
   }

@@ -25,6 +25,11 @@ export const jobRecordSchema = z.object({
   invocationTimeoutSeconds: z.number().int(),
   /** Who made the job; records written before tenants existed have none (the anonymous tenant's). */
   owner: z.object({ tenant: z.string(), keyId: z.string() }).optional(),
+  /**
+   * Set by DELETE while the job was in progress: the record is rewritten once with it (the only
+   * rewrite a record gets), the input is gone, and the job is `canceled` until its data is removed.
+   */
+  canceledAt: z.iso.datetime().optional(),
 })
 
 export type JobRecord = z.infer<typeof jobRecordSchema>
@@ -33,7 +38,7 @@ export type JobOwner = NonNullable<JobRecord['owner']>
 /** The tenant a job belongs to. */
 export const tenantOf = (r: JobRecord): string => r.owner?.tenant ?? ANONYMOUS_TENANT
 
-export type JobStatus = 'in_progress' | 'completed' | 'failed' | 'expired'
+export type JobStatus = 'in_progress' | 'completed' | 'failed' | 'expired' | 'canceled'
 
 export interface JobView {
   id: string
@@ -45,12 +50,15 @@ export interface JobView {
   input: { contentType: string; sizeBytes: number; filename?: string }
   result?: { contentType: string; sizeBytes: number }
   error?: { code: FailureCode | 'Expired'; message: string }
+  canceledAt?: string
   links: { self: string; result: string }
 }
 
 export const jobKeys = (prefix: string, id: string) => ({
   input: `${prefix}jobs/${id}/input`,
   record: `${prefix}jobs/${id}/job.json`,
+  /** Everything of the job's own (input, record, upload state, pending webhook) is under this prefix. */
+  folder: `${prefix}jobs/${id}/`,
 })
 
 /** Queue TTL plus processing timeout, plus a minute of slack for the runtime to write the outcome. */

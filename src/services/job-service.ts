@@ -25,6 +25,17 @@ export interface JobServiceDeps {
   /** Every S3 call of one status poll or result read together, retries included (aws.readBudgetMs). */
   readBudgetMs: number
   clock?: () => number
+  /** Pending webhook deliveries (services/webhooks.ts): registered before the job is invoked. */
+  webhooks?: { register(jobId: string, url: string, signal?: AbortSignal): Promise<void>; remove(jobId: string): Promise<void> }
+  /** Told of each job created (metrics). */
+  onJobCreated?: (model: string) => void
+  /** Told of the bytes each streamed upload stored, or received before it failed (metrics). */
+  onUploadBytes?: (bytes: number) => void
+  /**
+   * Told when this replica first sees a job in a final state (metrics), with the seconds since it was
+   * created. Status is derived by whoever looks, so each replica that sees the end tells it once.
+   */
+  onJobFinished?: (model: string, outcome: string, seconds: number) => void
 }
 
 export interface CreateJobInput {
@@ -46,6 +57,8 @@ export interface CreateJobInput {
   beforeRead?: () => void
   /** Who makes the job: it belongs to the tenant; the key id is kept for the record. */
   owner: JobOwner
+  /** A callback URL already checked against webhooks.allowedHosts (webhooks.checkUrl). */
+  webhookUrl?: string
 }
 
 export interface StartJobInput {
@@ -58,6 +71,8 @@ export interface StartJobInput {
   customAttributes?: string
   owner: JobOwner
   signal: AbortSignal
+  /** A callback URL already checked against webhooks.allowedHosts. */
+  webhookUrl?: string
 }
 
 export interface ResultHead {
@@ -74,13 +89,35 @@ const MAX_RECORD_BYTES = 64 * 1024
 const MAX_FAILURE_BYTES = 16 * 1024
 /** Jobs whose state can no longer change (completed, or failed/expired as the runtime wrote it). */
 const TERMINAL_CACHE_SIZE = 10_000
+/**
+ * How long a cached terminal state is served without looking at S3 again: a job deleted through
+ * another replica is reported by this one for at most this long.
+ */
+const TERMINAL_CACHE_TTL_MS = 30_000
 
 export function createJobService(deps: JobServiceDeps) {
   const { store, runtime, storage, logger } = deps
   const now = deps.clock ?? Date.now
   const loc = (key: string): S3Location => ({ bucket: storage.bucket, key })
   // Spares S3 round trips on repeated polls of finished jobs; never holds a state that may change.
-  const terminal = new Lru<string, { tenant: string; view: JobView }>(TERMINAL_CACHE_SIZE)
+  const terminalCache = new Lru<string, { tenant: string; view: JobView; at: number }>(TERMINAL_CACHE_SIZE)
+  const terminal = {
+    get: (id: string) => {
+      const hit = terminalCache.get(id)
+      return hit !== undefined && now() - hit.at < TERMINAL_CACHE_TTL_MS ? hit : undefined
+    },
+    set: (id: string, entry: { tenant: string; view: JobView }) => terminalCache.set(id, { ...entry, at: now() }),
+    forget: (id: string) => terminalCache.delete(id),
+  }
+  const finishedSeen = new Lru<string, true>(TERMINAL_CACHE_SIZE)
+  /** The job's end, told once per replica (as long as it is remembered among the last TERMINAL_CACHE_SIZE). */
+  const ended = (record: JobRecord, v: JobView): JobView => {
+    if (finishedSeen.get(record.id) === undefined) {
+      finishedSeen.set(record.id, true)
+      deps.onJobFinished?.(record.model, v.status, (now() - Date.parse(record.createdAt)) / 1000)
+    }
+    return v
+  }
 
   async function asyncModel(name: string): Promise<NamedModel & AsyncModelConfig> {
     const model = await deps.models.get(name)
@@ -119,7 +156,8 @@ export function createJobService(deps: JobServiceDeps) {
       const id = newJobId()
       const keys = jobKeys(storage.prefix, id)
       limited = limitBody(body, model.maxBytes, () => errors.payloadTooLarge(model.maxBytes))
-      await store.upload(loc(keys.input), limited, { contentType, metadata: { 'sagegate-job-id': id } })
+      const counting = limited
+      await store.upload(loc(keys.input), limited, { contentType, metadata: { 'sagegate-job-id': id } }).finally(() => deps.onUploadBytes?.(counting.bytes))
       const sizeBytes = limited.bytes
       // From here on the input exists: every failure must remove it so nothing dangles.
       const cleanup = async (err: unknown): Promise<never> => {
@@ -131,7 +169,17 @@ export function createJobService(deps: JobServiceDeps) {
       // The client left (or the drain deadline passed) while the job was being started: nobody will
       // learn its id. SageMaker has no cancel, but without its input the job fails at once, and no
       // record makes it a job of the gateway's.
-      return await startJob({ id, model, contentType, sizeBytes, ...(input.filename ? { filename: input.filename } : {}), ...(input.customAttributes !== undefined ? { customAttributes: input.customAttributes } : {}), owner: input.owner, signal }).catch(cleanup)
+      return await startJob({
+        id,
+        model,
+        contentType,
+        sizeBytes,
+        ...(input.filename ? { filename: input.filename } : {}),
+        ...(input.customAttributes !== undefined ? { customAttributes: input.customAttributes } : {}),
+        ...(input.webhookUrl !== undefined ? { webhookUrl: input.webhookUrl } : {}),
+        owner: input.owner,
+        signal,
+      }).catch(cleanup)
     } catch (err) {
       // However the upload ended (the limiter failed, the body closed early), a stop has one cause.
       throw signal.aborted ? stopped() : err
@@ -149,6 +197,12 @@ export function createJobService(deps: JobServiceDeps) {
   async function startJob(input: StartJobInput): Promise<JobView> {
     const { id, model, contentType, signal } = input
     const keys = jobKeys(storage.prefix, id)
+    // The delivery is pending before the job can end, so no outcome is ever missed; a job that then
+    // fails to start leaves a delivery without a record, which the webhook sweep removes.
+    if (input.webhookUrl !== undefined) {
+      if (deps.webhooks === undefined) throw errors.webhookNotAllowed('webhooks are not configured')
+      await deps.webhooks.register(id, input.webhookUrl, signal)
+    }
     const invoked = await runtime.invokeAsync(
       {
         endpointName: model.endpointName,
@@ -186,6 +240,7 @@ export function createJobService(deps: JobServiceDeps) {
       throw err
     })
     logger.info({ jobId: id, model: model.name, sizeBytes: input.sizeBytes }, 'job created')
+    deps.onJobCreated?.(model.name)
     return view(record, { status: 'in_progress' })
   }
 
@@ -201,9 +256,16 @@ export function createJobService(deps: JobServiceDeps) {
 
   /** The job's record, if it exists and belongs to the tenant: another tenant's job is a 404 like a missing one. */
   async function readRecord(id: string, tenant: string, signal: AbortSignal): Promise<JobRecord> {
-    if (!isJobId(id)) throw errors.jobNotFound()
+    const record = await findRecord(id, signal)
+    if (record === undefined || tenantOf(record) !== tenant) throw errors.jobNotFound()
+    return record
+  }
+
+  /** The job's record, whoever owns it; undefined when there is none. */
+  async function findRecord(id: string, signal: AbortSignal): Promise<JobRecord | undefined> {
+    if (!isJobId(id)) return undefined
     const text = await store.readText(loc(jobKeys(storage.prefix, id).record), MAX_RECORD_BYTES, signal)
-    if (text === undefined) throw errors.jobNotFound()
+    if (text === undefined) return undefined
     let json: unknown
     try {
       json = JSON.parse(text)
@@ -212,7 +274,6 @@ export function createJobService(deps: JobServiceDeps) {
     }
     const parsed = jobRecordSchema.safeParse(json)
     if (!parsed.success) throw errors.corruptJobRecord(parsed.error)
-    if (tenantOf(parsed.data) !== tenant) throw errors.jobNotFound()
     return parsed.data
   }
 
@@ -224,6 +285,7 @@ export function createJobService(deps: JobServiceDeps) {
 
   /** The job's status, derived from its output and failure objects and the clock. */
   async function outcomeOf(record: JobRecord, signal: AbortSignal): Promise<JobView> {
+    if (record.canceledAt !== undefined) return view(record, { status: 'canceled' })
     const [output, failure] = await Promise.all([
       store.head(location(record.outputLocation), signal),
       record.failureLocation !== undefined ? store.head(location(record.failureLocation), signal) : undefined,
@@ -231,7 +293,7 @@ export function createJobService(deps: JobServiceDeps) {
     if (output !== undefined) {
       const done = view(record, { status: 'completed', result: { contentType: output.contentType ?? 'application/octet-stream', sizeBytes: output.sizeBytes } })
       terminal.set(record.id, { tenant: tenantOf(record), view: done })
-      return done
+      return ended(record, done)
     }
     if (failure !== undefined && record.failureLocation !== undefined) {
       // Already read and logged (a result request of a failed job also comes this way).
@@ -247,13 +309,26 @@ export function createJobService(deps: JobServiceDeps) {
       )
       // The runtime wrote it: the job cannot change any more (an output appearing later is not
       // expected once a failure is written). Expiry read from S3 is as final as a failure.
-      const ended = view(record, { status: f.expired ? 'expired' : 'failed', error: { code: f.code, message: f.message } })
-      terminal.set(record.id, { tenant: tenantOf(record), view: ended })
-      return ended
+      const failed = view(record, { status: f.expired ? 'expired' : 'failed', error: { code: f.code, message: f.message } })
+      terminal.set(record.id, { tenant: tenantOf(record), view: failed })
+      return ended(record, failed)
     }
     // Derived from the clock only: not cached, so an output that still appears wins.
-    if (now() > deadlineMs(record)) return view(record, { status: 'expired', error: { code: 'Expired', message: 'The job produced no result before its deadline.' } })
+    if (now() > deadlineMs(record)) return ended(record, view(record, { status: 'expired', error: { code: 'Expired', message: 'The job produced no result before its deadline.' } }))
     return view(record, { status: 'in_progress' })
+  }
+
+  /** The job's view whoever owns it (watchers, webhooks), within the read budget; undefined when it has no record. */
+  async function statusOf(id: string, clientSignal?: AbortSignal): Promise<JobView | undefined> {
+    const cached = terminal.get(id)
+    if (cached !== undefined) return cached.view
+    const d = deadline(deps.readBudgetMs, clientSignal)
+    try {
+      const record = await findRecord(id, d.signal)
+      return record === undefined ? undefined : await outcomeOf(record, d.signal)
+    } finally {
+      d.clear()
+    }
   }
 
   async function getJob(id: string, tenant: string, clientSignal?: AbortSignal): Promise<JobView> {
@@ -314,7 +389,18 @@ export function createJobService(deps: JobServiceDeps) {
     }
   }
 
-  return { asyncModel, createJob, startJob, jobExists, getJob, headResult, openResult }
+  return {
+    asyncModel,
+    createJob,
+    startJob,
+    jobExists,
+    getJob,
+    statusOf,
+    headResult,
+    openResult,
+    /** For job removal (job-removal.ts): the record as stored, its derived outcome, the cache. */
+    internals: { readRecord, findRecord, outcomeOf, forget: terminal.forget, view },
+  }
 }
 
 /** Why an upload was stopped: the signal's reason (an AppError), the bytes received noted for a client that left. */
@@ -336,6 +422,7 @@ function view(record: JobRecord, outcome: Pick<JobView, 'status' | 'result' | 'e
     input: { contentType: record.input.contentType, sizeBytes: record.input.sizeBytes, ...(record.input.filename ? { filename: record.input.filename } : {}) },
     ...(outcome.result !== undefined ? { result: outcome.result } : {}),
     ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+    ...(record.canceledAt !== undefined ? { canceledAt: record.canceledAt } : {}),
     links: { self: `/jobs/${record.id}`, result: `/jobs/${record.id}/result` },
   }
 }

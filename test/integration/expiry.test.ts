@@ -1,35 +1,6 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import t, { type Test } from 'tap'
+import t from 'tap'
+import { holdingContainer } from '../helpers/holding-container.js'
 import { startTestStack, waitForJob } from '../helpers/stack.js'
-
-/** A real model container (SageMaker container contract) that holds each invocation until released. */
-async function holdingContainer(t: Test) {
-  const held: Array<{ res: ServerResponse; body: Buffer }> = []
-  let arrived: () => void = () => undefined
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (req.method === 'GET' && req.url === '/ping') return void res.end()
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      held.push({ res, body: Buffer.concat(chunks) })
-      arrived()
-    })
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  t.teardown(() => {
-    server.closeAllConnections()
-    server.close()
-  })
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    held,
-    nextArrival: () => new Promise<void>((r) => (arrived = r)),
-    release() {
-      for (const { res, body } of held.splice(0)) res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length }).end(body)
-    },
-  }
-}
 
 t.test('a request that outlives its TTL in the queue becomes an expired job', async (t) => {
   const container = await holdingContainer(t)

@@ -1,5 +1,6 @@
 import { sendJson } from './errors.js'
 import type { EndpointQueue } from './async-queue.js'
+import { createLocalMetrics } from './local-metrics.js'
 import type { RealtimeEndpoint } from './realtime-endpoints.js'
 import type { EndpointRegistry } from './registry.js'
 import type { Router } from './router.js'
@@ -14,9 +15,16 @@ export interface LocalRoutesDeps {
  * Routes that are not part of AWS's API (prefix `/_local/`), unauthenticated like the rest of the
  * loopback-only local stack: readiness (`GET /ping`, used by the gateway's probe) and the
  * CloudWatch-like counters of each endpoint (async queues; real-time invocations and, for multi-model
- * endpoints, loads, unloads, cold starts and the loaded models).
+ * endpoints, loads, unloads, cold starts and the loaded models), also in Prometheus form at
+ * `GET /_local/metrics` (local-metrics.ts).
  */
 export function registerLocalRoutes(router: Router, deps: LocalRoutesDeps): void {
+  const metrics = createLocalMetrics(deps)
+  router.add('GET', '/_local/metrics', async ({ res }) => {
+    const text = await metrics.metrics()
+    res.writeHead(200, { 'Content-Type': metrics.contentType, 'Content-Length': String(Buffer.byteLength(text)) })
+    res.end(text)
+  })
   router.add('GET', '/ping', async ({ res }) => {
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '0' })
     res.end()

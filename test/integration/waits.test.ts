@@ -1,0 +1,161 @@
+import t, { type Test } from 'tap'
+import { holdingContainer } from '../helpers/holding-container.js'
+import { bearer, KEYS, withKeys } from '../helpers/auth.js'
+import { startTestStack } from '../helpers/stack.js'
+
+/** The local stack with one async model whose container holds every invocation until released. */
+async function heldStack(t: Test) {
+  const container = await holdingContainer(t)
+  const it = await startTestStack(t, {
+    endpoints: [{ name: 'held-async', mode: 'async', handler: 'summarize', containerUrl: container.url, maxConcurrentInvocationsPerInstance: 4, instanceCount: 1 }],
+    models: { held: { mode: 'async', endpointName: 'held-async', contentTypes: ['text/plain'], maxBytes: 1024 } },
+    // Checks of a watched job from every 100 ms up to 300 ms: an end is seen well within a second.
+    configure: (c) => ({ ...c, waits: { ...c.waits, minPollIntervalMs: 100, maxPollIntervalMs: 300, heartbeatMs: 1000 } }),
+  })
+  const submit = async (text: string) => {
+    const arrival = container.nextArrival()
+    const res = await fetch(`${it.baseUrl}/models/held/jobs`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: text })
+    t.equal(res.status, 202)
+    const id = ((await res.json()) as { id: string }).id
+    await arrival
+    return id
+  }
+  return { it, container, submit }
+}
+
+const settledWithin = async <T>(p: Promise<T>, ms: number): Promise<boolean> =>
+  Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))])
+
+t.test('?wait=N returns within a second of completion; every waiter of the job gets it', async (t) => {
+  const { it, container, submit } = await heldStack(t)
+  const id = await submit('hello')
+  const waits = [1, 2, 3].map(() => fetch(`${it.baseUrl}/jobs/${id}?wait=30`).then(async (r) => ({ status: r.status, at: Date.now(), job: (await r.json()) as { status: string } })))
+  t.notOk(await settledWithin(Promise.race(waits), 500), 'the waits are held while the job runs')
+  const releasedAt = Date.now()
+  container.release()
+  for (const w of await Promise.all(waits)) {
+    t.equal(w.status, 200)
+    t.equal(w.job.status, 'completed')
+    t.ok(w.at - releasedAt < 1000, `answered ${w.at - releasedAt} ms after the model answered`)
+  }
+})
+
+t.test('a wait that ends first answers the current state; Prefer: wait=N is honoured and said so', async (t) => {
+  const { it, container, submit } = await heldStack(t)
+  const id = await submit('slow')
+  const started = Date.now()
+  const res = await fetch(`${it.baseUrl}/jobs/${id}`, { headers: { prefer: 'respond-async, wait=1' } })
+  t.equal(res.status, 200)
+  t.equal(res.headers.get('preference-applied'), 'wait=1')
+  t.equal(((await res.json()) as { status: string }).status, 'in_progress')
+  t.ok(Date.now() - started >= 900, 'held for about the wait')
+  t.equal((await fetch(`${it.baseUrl}/jobs/${id}?wait=61`)).status, 400, 'more than 60 s is refused')
+  container.release()
+})
+
+t.test('a drain ends waits with the current state, not an error', async (t) => {
+  const { it, container, submit } = await heldStack(t)
+  const id = await submit('drain')
+  const wait = fetch(`${it.baseUrl}/jobs/${id}?wait=60`)
+  t.notOk(await settledWithin(wait, 300))
+  it.app.lifecycle.startDrain()
+  const res = await wait
+  t.equal(res.status, 200)
+  t.equal(((await res.json()) as { status: string }).status, 'in_progress')
+  container.release()
+})
+
+/** Reads an SSE stream to its end: the events (id, event, data) and the comment lines. */
+async function readEvents(res: Response) {
+  const text = await res.text()
+  const events = text
+    .split('\n\n')
+    .filter((block) => block.includes('data: '))
+    .map((block) => Object.fromEntries(block.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)])))
+  return { text, events: events as Array<{ id: string; event: string; data: string }> }
+}
+
+t.test('SSE: the status now, then the final one, then the end; a reconnect after it is a 204', async (t) => {
+  const { it, container, submit } = await heldStack(t)
+  const id = await submit('events')
+  const res = await fetch(`${it.baseUrl}/jobs/${id}/events`)
+  t.equal(res.status, 200)
+  t.match(res.headers.get('content-type'), /^text\/event-stream/)
+  const read = readEvents(res)
+  // Longer than the heartbeat: a comment line keeps proxies from closing the stream.
+  await new Promise((r) => setTimeout(r, 1600))
+  container.release()
+  const { text, events } = await read
+  t.match(text, /^retry: \d+/)
+  t.match(text, /\n: heartbeat\n/)
+  t.same(events.map((e) => [e.event, e.id]), [['status', 'in_progress'], ['status', 'completed']])
+  t.equal((JSON.parse(events[1]!.data) as { status: string }).status, 'completed')
+  const again = await fetch(`${it.baseUrl}/jobs/${id}/events`, { headers: { 'last-event-id': 'completed' } })
+  t.equal(again.status, 204, 'EventSource stops reconnecting')
+})
+
+t.test('SSE: a client that reconnects with the status it has is not sent it again', async (t) => {
+  const { it, container, submit } = await heldStack(t)
+  const id = await submit('resume')
+  const res = await fetch(`${it.baseUrl}/jobs/${id}/events`, { headers: { 'last-event-id': 'in_progress' } })
+  const read = readEvents(res)
+  await new Promise((r) => setTimeout(r, 200))
+  container.release()
+  t.same((await read).events.map((e) => e.id), ['completed'])
+})
+
+t.test('DELETE of a finished job removes every object of it; then 404', async (t) => {
+  const { it, container, submit } = await heldStack(t)
+  const id = await submit('delete me')
+  container.release()
+  t.equal(((await (await fetch(`${it.baseUrl}/jobs/${id}?wait=30`)).json()) as { status: string }).status, 'completed')
+  t.ok((await it.keys()).some((k) => k.includes(id)))
+  const res = await fetch(`${it.baseUrl}/jobs/${id}`, { method: 'DELETE' })
+  t.equal(res.status, 204)
+  t.same((await it.keys()).filter((k) => k.includes(id)), [], 'no object of the job is left')
+  t.equal((await fetch(`${it.baseUrl}/jobs/${id}`)).status, 404)
+  t.equal((await fetch(`${it.baseUrl}/jobs/${id}/result`)).status, 404)
+  t.equal((await fetch(`${it.baseUrl}/jobs/${id}`, { method: 'DELETE' })).status, 404)
+})
+
+t.test('DELETE of a job in progress cancels it; its data goes once the endpoint is done with it', async (t) => {
+  const { it, container, submit } = await heldStack(t)
+  const id = await submit('cancel me')
+  const waiting = fetch(`${it.baseUrl}/jobs/${id}?wait=30`)
+  const res = await fetch(`${it.baseUrl}/jobs/${id}`, { method: 'DELETE' })
+  t.equal(res.status, 202)
+  const canceled = (await res.json()) as { status: string; canceledAt?: string }
+  t.equal(canceled.status, 'canceled')
+  t.ok(canceled.canceledAt)
+  t.equal(((await (await waiting).json()) as { status: string }).status, 'canceled', 'a waiting client learns it at once')
+  t.notOk((await it.keys()).some((k) => k.endsWith(`${id}/input`)), 'the input is gone')
+  t.equal(((await (await fetch(`${it.baseUrl}/jobs/${id}`)).json()) as { status: string }).status, 'canceled')
+  container.release()
+  // The endpoint writes its outcome; the next DELETE (or status read) removes everything.
+  for (let i = 0; i < 100 && !(await it.keys()).some((k) => k.includes(`${id}.out`) || k.includes(`${id}-error.out`)); i++) await new Promise((r) => setTimeout(r, 100))
+  t.equal((await fetch(`${it.baseUrl}/jobs/${id}`, { method: 'DELETE' })).status, 204)
+  t.same((await it.keys()).filter((k) => k.includes(id)), [])
+  t.equal((await fetch(`${it.baseUrl}/jobs/${id}`)).status, 404)
+})
+
+t.test('waits, events and DELETE of another tenant\'s job are 404s, and delete nothing', async (t) => {
+  const container = await holdingContainer(t)
+  const it = await startTestStack(t, {
+    endpoints: [{ name: 'held-async', mode: 'async', handler: 'summarize', containerUrl: container.url, maxConcurrentInvocationsPerInstance: 4, instanceCount: 1 }],
+    models: { held: { mode: 'async', endpointName: 'held-async', contentTypes: ['text/plain'], maxBytes: 1024 } },
+    configure: withKeys(),
+  })
+  const arrival = container.nextArrival()
+  const created = await fetch(`${it.baseUrl}/models/held/jobs`, { method: 'POST', headers: { ...bearer(KEYS.acmeWeb), 'content-type': 'text/plain' }, body: 'mine' })
+  const { id } = (await created.json()) as { id: string }
+  await arrival
+  const other = bearer(KEYS.globex)
+  for (const [method, path] of [['GET', `/jobs/${id}?wait=5`], ['GET', `/jobs/${id}/events`], ['DELETE', `/jobs/${id}`]] as const) {
+    const res = await fetch(`${it.baseUrl}${path}`, { method, headers: other })
+    t.equal(res.status, 404, `${method} ${path}`)
+    t.equal(((await res.json()) as { code: string }).code, 'job_not_found')
+  }
+  t.ok((await it.keys()).some((k) => k.endsWith(`${id}/input`)), 'the input is still there')
+  container.release()
+  t.equal(((await (await fetch(`${it.baseUrl}/jobs/${id}?wait=30`, { headers: bearer(KEYS.acmeBatch) })).json()) as { status: string }).status, 'completed')
+})
