@@ -18,7 +18,7 @@ import { REQUEST_ID_HEADER, requestIdFor } from './lib/request-id.js'
 import { createStallWatch } from './lib/stall-watch.js'
 import { errors } from './errors.js'
 import { createLogger } from './lib/logger.js'
-import { awsCallsOf, createMetrics, jobEventsOf, webhookEventsOf } from './metrics.js'
+import { awsCallsOf, createMetrics, jobEventsOf, webhookEventsOf, type Metrics } from './metrics.js'
 import { createClientUploads, createRequestLimit, registerAccess } from './routes/access.js'
 import { registerClientWatch } from './routes/client-watch.js'
 import { directUploadRoutes } from './routes/direct-uploads.js'
@@ -30,12 +30,15 @@ import { jobRoutes } from './routes/jobs.js'
 import { modelRoutes } from './routes/models.js'
 import { predictRoutes } from './routes/predict.js'
 import { webRoutes } from './routes/web.js'
+import { notificationRoutes } from './routes/notifications.js'
+import { confirmSnsSubscription, createSnsVerifier } from './services/sns-verify.js'
 import { createDependencyMonitor } from './services/dependency-monitor.js'
 import { createIdempotency } from './services/idempotency.js'
 import { anonymousPrincipal, createKeyring, type Keyring } from './services/keyring.js'
 import { createJobService } from './services/job-service.js'
 import { createJobRemoval } from './services/job-removal.js'
 import { createJobWatch } from './services/job-watch.js'
+import { createWebhooks } from './services/webhooks.js'
 import { jobStatusRoutes } from './routes/job-status.js'
 import { createLifecycle, type Lifecycle } from './services/lifecycle.js'
 import { createModelRegistry, type ModelRegistry } from './services/model-registry.js'
@@ -47,6 +50,8 @@ declare module 'fastify' {
     lifecycle: Lifecycle
     /** The API keys; server.ts swaps them on SIGHUP. */
     keyring: Keyring
+    /** The Prometheus metrics (server.ts serves them on server.metricsPort when one is set). */
+    metrics: Metrics
     /** The routable models (the start banner lists them). */
     modelRegistry: ModelRegistry
     /** Removes the resumable uploads expired as of `now` (default: now; also run every 15 minutes); resolves with how many. */
@@ -64,6 +69,11 @@ export interface AppOverrides {
   runtime?: InferenceRuntime
   models?: ModelRegistry
   clock?: () => number
+  /**
+   * SNS signing certificate URLs trusted besides SNS's own hosts: the local stack's SNS only, set in
+   * code by server.ts (never from a configuration file, which would let anyone sign notifications).
+   */
+  snsTrustedCertificateUrls?: string[]
 }
 
 
@@ -187,6 +197,22 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const idempotency = createIdempotency({ store, storage: config.storage, ttlSeconds: config.idempotency.ttlSeconds, readBudgetMs: aws.readBudgetMs, logger, ...clock })
   const keyring = createKeyring(config.auth.keys)
   const jobEvents = jobEventsOf(metrics)
+  // With SNS telling of ends at once, polling is only the safety net (config-schema.ts).
+  const maxPollIntervalMs = config.waits.maxPollIntervalMs ?? (config.notifications.topicArns.length > 0 ? 30_000 : 5_000)
+  // Callbacks (X-Webhook-Url) only to configured hosts; without any, every callback URL is refused.
+  const webhooks =
+    config.webhooks.allowedHosts.length === 0
+      ? undefined
+      : createWebhooks({
+          store,
+          storage: config.storage,
+          config: config.webhooks,
+          maxPollIntervalMs,
+          logger,
+          checkJob: (id, signal) => jobs.statusOf(id, signal),
+          events: webhookEventsOf(metrics),
+          ...clock,
+        })
   const jobs = createJobService({
     store,
     runtime,
@@ -197,18 +223,22 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     onJobCreated: jobEvents.jobCreated,
     onJobFinished: jobEvents.jobFinished,
     onUploadBytes: (n) => jobEvents.uploadBytes('jobs', n),
+    ...(webhooks !== undefined ? { webhooks } : {}),
     ...clock,
   })
   const watch = createJobWatch({
     check: (id, signal) => jobs.statusOf(id, signal),
     minPollIntervalMs: config.waits.minPollIntervalMs,
-    maxPollIntervalMs: config.waits.maxPollIntervalMs,
+    maxPollIntervalMs,
     logger,
     onListeners: (n) => metrics.waitsActive.set(n),
+    // A job this replica saw end (a waiting client's watcher, an SNS notification): its webhook goes now.
+    onEnded: (view) => webhooks?.jobEnded(view),
   })
-  const removal = createJobRemoval({ store, jobs, storage: config.storage, logger, readBudgetMs: aws.readBudgetMs, ...clock })
-  const checkWebhookUrl = (_raw: string): string => {
-    throw errors.webhookNotAllowed('webhooks are not configured')
+  const removal = createJobRemoval({ store, jobs, storage: config.storage, logger, readBudgetMs: aws.readBudgetMs, ...(webhooks !== undefined ? { webhooks } : {}), ...clock })
+  const checkWebhookUrl = (raw: string): string => {
+    if (webhooks === undefined) throw errors.webhookNotAllowed('webhooks are not configured (webhooks.allowedHosts)')
+    return webhooks.checkUrl(raw)
   }
   const lifecycle = createLifecycle({
     maxConcurrentUploads: config.limits.maxConcurrentUploads,
@@ -315,10 +345,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   app.addHook('onReady', async () => {
     await dependencies.check()
     dependencies.start()
+    webhooks?.start()
   })
   app.addHook('onClose', async () => {
     dependencies.stop()
     watch.close()
+    // Attempts in flight may finish (bounded); one cut short is retried by a replica once its lease ends.
+    await webhooks?.stop(CLEANUP_FLUSH_MS)
     stallWatch.close()
     // Aborts and deletes that S3 could not take yet get one more chance before the clients go.
     const left = await objects.flushCleanup(CLEANUP_FLUSH_MS)
@@ -337,7 +370,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Before any route: the description is collected from the routes as they are declared.
   await registerApiDocs(app, packageVersion())
   registerClientWatch(app, { idleTimeoutMs: config.upload.idleTimeoutMs, stallWatch, onTimeout: (phase) => metrics.clientTimeouts.inc({ phase }) })
-  await app.register(healthRoutes({ lifecycle, dependencies, metrics, metricsRequireKey: config.auth.metricsRequireKey }))
+  await app.register(
+    healthRoutes({ lifecycle, dependencies, metrics, metricsRequireKey: config.auth.metricsRequireKey, serveMetrics: config.server.metricsPort === undefined }),
+  )
+  app.decorate('metrics', metrics)
   await app.register(modelRoutes(models))
   const limitRequests = await createRequestLimit(app, (key) => metrics.rateLimited.inc({ key }))
   const clientUploads = createClientUploads()
@@ -371,10 +407,23 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         readBudgetMs: aws.readBudgetMs,
         discard: (loc) => objects.discard(loc),
         onUploadBytes: (n) => jobEvents.uploadBytes('direct', n),
+        checkWebhookUrl,
         onS3Call: awsCallsOf(metrics),
       }),
     )
   })
+  // SNS signs its own messages: no API key, no per-client limit.
+  await app.register(
+    notificationRoutes({
+      verifier: createSnsVerifier({ logger, trustedCertificateUrls: overrides.snsTrustedCertificateUrls ?? [] }),
+      topicArns: config.notifications.topicArns,
+      // The job may have ended: its watcher (waits, SSE) checks now, and a webhook goes at once.
+      onJobNotification: (id) => void watch.wake(id).catch((err: unknown) => logger.warn({ jobId: id, error: describeError(err) }, 'job check after an SNS notification failed')),
+      confirmSubscription: (url) => confirmSnsSubscription(url),
+      logger,
+      onMessage: (type, outcome) => metrics.snsNotifications.inc({ type, outcome }),
+    }),
+  )
   await app.register(webRoutes())
   registerSpecRoutes(app)
   return app

@@ -95,6 +95,8 @@ const serverSchema = z.strictObject({
    * even with nothing in flight, for load balancers that take a while to see readiness go.
    */
   drainDelayMs: ms(0).default(0),
+  /** GET /metrics on a port of its own (plain HTTP, no key), and not on the gateway's; absent: on the gateway's port. */
+  metricsPort: portNumber.optional(),
 })
 
 const awsSchema = z.strictObject({
@@ -214,7 +216,8 @@ const waitsSchema = z.strictObject({
    * wakes it at once.
    */
   minPollIntervalMs: ms(50).default(500),
-  maxPollIntervalMs: ms(100).default(5_000),
+  /** Default: 5 s, or 30 s when SNS notifications (notifications.topicArns) tell the gateway of ends at once. */
+  maxPollIntervalMs: ms(100).optional(),
   /** An SSE stream sends a comment line when it has sent nothing for this long (proxies close idle streams). */
   heartbeatMs: ms(1000).default(15_000),
 })

@@ -35,6 +35,7 @@ const ENV: Record<string, [Section, string, Kind]> = {
   SAGEGATE_KEEP_ALIVE_TIMEOUT_MS: ['server', 'keepAliveTimeoutMs', 'number'],
   SAGEGATE_DRAIN_TIMEOUT_MS: ['server', 'drainTimeoutMs', 'number'],
   SAGEGATE_DRAIN_DELAY_MS: ['server', 'drainDelayMs', 'number'],
+  SAGEGATE_METRICS_PORT: ['server', 'metricsPort', 'number'],
   AWS_REGION: ['aws', 'region', 'string'],
   SAGEGATE_S3_ENDPOINT: ['aws', 's3Endpoint', 'string'],
   SAGEGATE_SAGEMAKER_ENDPOINT: ['aws', 'sageMakerRuntimeEndpoint', 'string'],

@@ -7,6 +7,9 @@ import { localModels, localMultiModelEndpoints } from './local/defaults.js'
 import { startLocalStack, writeLocalJson, type LocalStack } from './local/stack.js'
 import type { Keyring } from './services/keyring.js'
 import type { Logger } from 'pino'
+import type { AddressInfo } from 'node:net'
+import { subscribeLocalTopics } from './local/sns/subscribe.js'
+import { startMetricsServer } from './metrics-server.js'
 
 
 /** The only file that reads process.env and listens. */
@@ -44,6 +47,8 @@ async function main(): Promise<void> {
       ...config,
       aws: { ...config.aws, region: stack.region, s3Endpoint: stack.s3.endpoint, sageMakerRuntimeEndpoint: stack.sagemaker.endpoint, s3ForcePathStyle: true },
       storage: { ...config.storage, bucket: stack.s3.bucket },
+      // The local endpoints' success and error topics notify the gateway (POST /notifications/sns).
+      notifications: { ...config.notifications, topicArns: [...new Set([...config.notifications.topicArns, ...stack.sns.topicArns])] },
       // The local stack's own models, unless the configuration names models of its own.
       ...(Object.keys(config.models).length > 0 || Object.keys(config.multiModelEndpoints).length > 0
         ? {}
@@ -51,7 +56,9 @@ async function main(): Promise<void> {
     }
   }
 
-  const app = await buildApp(config, { logger, ...(stack ? { credentials: stack.credentials } : {}) })
+  // GET /metrics on a port of its own, when server.metricsPort is set (scraped until the very end).
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined
+  const app = await buildApp(config, { logger, ...(stack ? { credentials: stack.credentials, snsTrustedCertificateUrls: [stack.sns.certificateUrl] } : {}) })
   // SIGTERM/SIGINT (and an uncaught error): drain, stop the local stack, exit 0 (1 after an error).
   // A second signal exits at once.
   closeWithGrace(
@@ -66,15 +73,27 @@ async function main(): Promise<void> {
       if (err !== undefined) logger.fatal({ err }, 'unexpected error: draining, then exiting')
       else logger.info({ signal }, 'shutting down')
       await drain(app, config.server.drainTimeoutMs, config.server.drainDelayMs)
+      await metricsServer?.close()
       await stack?.close()
     },
   )
   // Key rotation without a restart: SIGHUP reads the configuration file again and swaps the keys.
   process.on('SIGHUP', () => reloadKeys(app.keyring, logger))
   const address = await app.listen({ host: config.server.host, port: config.server.port })
+  if (config.server.metricsPort !== undefined) metricsServer = await startMetricsServer(app.metrics, config.server.host, config.server.metricsPort)
 
   let localJson: string | undefined
   if (stack !== undefined) {
+    // As an operator subscribes the gateway to an endpoint's topics on AWS: the local SNS then sends
+    // a SubscriptionConfirmation, which the gateway confirms, and signed notifications from then on.
+    const port = (app.server.address() as AddressInfo).port
+    await subscribeLocalTopics({
+      url: stack.sns.endpoint,
+      region: stack.region,
+      credentials: stack.credentials,
+      topicArns: stack.sns.topicArns,
+      endpoint: `http://127.0.0.1:${port}/notifications/sns`,
+    }).catch((err: unknown) => logger.warn({ err }, 'could not subscribe the gateway to the local SNS topics: job ends are found by polling only'))
     localJson = await writeLocalJson(config.local.dataDir, stack)
     logger.info({ s3: stack.s3.endpoint, sagemaker: stack.sagemaker.endpoint, localJson }, 'local stack running')
   }
@@ -83,7 +102,7 @@ async function main(): Promise<void> {
     (views) => views.map((m) => `${m.name} (${m.mode})`),
     () => Object.keys(config.models),
   )
-  logger.info({ gateway: address, docs: `${address}${DOCS_PREFIX}`, models, ...(localJson !== undefined ? { localJson } : {}) }, `sagegate listening on ${address}`)
+  logger.info({ gateway: address, docs: `${address}${DOCS_PREFIX}`, ...(metricsServer !== undefined ? { metrics: metricsServer.url } : {}), models, ...(localJson !== undefined ? { localJson } : {}) }, `sagegate listening on ${address}`)
   if (!app.keyring.closed) logger.warn('no API keys configured (auth.keys): the gateway is open to anyone who can reach it')
   else logger.info({ keys: app.keyring.size }, 'API keys required')
 }

@@ -10,6 +10,7 @@ import { appRoot } from '../lib/app-root.js'
 import { ensureArtifacts } from './artifacts.js'
 import { startComponent, type ComponentSpec, type Credentials, type RunningComponent } from './components.js'
 import { asyncPaths, LOCAL_ACCOUNT_ID, LOCAL_BUCKET, LOCAL_REGION, localEndpoints, type LocalEndpointDefinition } from './defaults.js'
+import { LOCAL_SNS_CERTIFICATE_PATH } from './sns/local-sns.js'
 import { superviseComponent, type RestartPolicy, type SupervisedComponent } from './supervisor.js'
 
 export interface LocalStackOptions {
@@ -33,9 +34,17 @@ export interface LocalStackInfo {
   credentials: Credentials
   s3: { endpoint: string; bucket: string }
   sagemaker: { endpoint: string; endpoints: Array<{ name: string; mode: 'async' | 'realtime'; modelDataUrl?: string }> }
+  /**
+   * The local SNS (served by the runtime): each async endpoint's `<name>-success` and `<name>-error`
+   * topics, and the certificate its messages are signed with (to trust in code, never by configuration).
+   */
+  sns: { endpoint: string; certificateUrl: string; topicArns: string[] }
 }
 
 const modelDataUrl = (prefix: string) => `s3://${LOCAL_BUCKET}/${prefix}`
+/** The async endpoints' NotificationConfig: one success and one error topic each. */
+const topicArn = (name: string) => `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${name}`
+const notificationsOf = (endpoint: string) => ({ successTopicArn: topicArn(`${endpoint}-success`), errorTopicArn: topicArn(`${endpoint}-error`) })
 
 /**
  * The handlers' artifact sources (`handlers/<name>/model/`, data files tsc does not copy) live in
@@ -168,6 +177,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
                   ...asyncPaths(LOCAL_BUCKET, e.name),
                   maxConcurrentInvocationsPerInstance: e.maxConcurrentInvocationsPerInstance ?? 1,
                   instanceCount: e.instanceCount ?? 1,
+                  notifications: notificationsOf(e.name),
                 },
               }
             : {}),
@@ -195,6 +205,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           mode: e.mode,
           ...(e.multiModel !== undefined ? { modelDataUrl: modelDataUrl(e.multiModel.prefix) } : {}),
         })),
+      },
+      sns: {
+        endpoint: runtime.info.url!,
+        certificateUrl: `${runtime.info.url!}${LOCAL_SNS_CERTIFICATE_PATH}`,
+        topicArns: endpoints.filter((e) => e.mode === 'async').flatMap((e) => Object.values(notificationsOf(e.name))),
       },
       processes: () => supervised.flatMap((c) => {
         const pid = c.pid()

@@ -54,6 +54,8 @@ const DirectRecord = z.object({
   model: z.string(),
   contentType: z.string(),
   filename: z.string().optional(),
+  /** Checked at creation (webhooks.allowedHosts); the job's callback once it starts. */
+  webhookUrl: z.string().optional(),
   tenant: z.string(),
   keyId: z.string(),
   createdAt: z.string(),
@@ -70,6 +72,8 @@ export interface DirectUploadOptions {
   /** Told of each completed upload's size when its job starts (metrics), and of this route's S3 calls. */
   onUploadBytes?: (bytes: number) => void
   onS3Call?: AwsCallObserver
+  /** Validates a job's callback URL (`metadata.webhookUrl`): 400 `webhook_not_allowed` at creation. */
+  checkWebhookUrl: (raw: string) => string
 }
 
 export function directUploadRoutes(o: DirectUploadOptions) {
@@ -118,7 +122,7 @@ export function directUploadRoutes(o: DirectUploadOptions) {
     const UploadParams = z.object({ name: ModelName, uploadId: z.string().min(1).max(1024) })
     const KeyQuery = z.looseObject({ key: JobId.describe('The `key` the creation answered (the job id)') })
     const problems = {
-      400: problem('A malformed request (`bad_request`)'),
+      400: problem('A malformed request (`bad_request`), or a `metadata.webhookUrl` the gateway will not call (`webhook_not_allowed`)'),
       403: problem('The API key may not use this model (`model_not_allowed`)'),
       404: problem('No such model, or no such upload for this key (`upload_not_found`)'),
       409: problem('A real-time model (`wrong_model_mode`)'),
@@ -136,14 +140,14 @@ export function directUploadRoutes(o: DirectUploadOptions) {
           tags,
           summary: 'Create a direct-to-S3 multipart upload for an async job (Uppy Companion shape)',
           description:
-            "Body `{type, filename?, size?, metadata?}` (Uppy sends `type`, `filename` and `metadata`; `size` or `metadata.size`, when given, is checked against the model's `maxBytes` at once). Answers `{uploadId, key}`; `key` is the job id. Then sign each part (GET …/{uploadId}/{partNumber}), PUT the parts to S3, and complete.",
+            "Body `{type, filename?, size?, metadata?}` (Uppy sends `type`, `filename` and `metadata`; `size` or `metadata.size`, when given, is checked against the model's `maxBytes` at once; `metadata.webhookUrl` is the job's callback, as the `X-Webhook-Url` header of POST /models/{name}/jobs). Answers `{uploadId, key}`; `key` is the job id. Then sign each part (GET …/{uploadId}/{partNumber}), PUT the parts to S3, and complete.",
           operationId: 'createDirectUpload',
           params: Params,
           body: z.looseObject({
             type: z.string().max(1024).optional(),
             filename: z.string().max(1024).optional(),
             size: z.number().int().nonnegative().optional(),
-            metadata: z.looseObject({ size: z.union([z.number(), z.string()]).optional() }).optional(),
+            metadata: z.looseObject({ size: z.union([z.number(), z.string()]).optional(), webhookUrl: z.string().max(2048).optional() }).optional(),
           }),
           response: { 200: json(z.object({ uploadId: z.string(), key: JobId }), 'The upload'), ...problems },
         },
@@ -156,6 +160,8 @@ export function directUploadRoutes(o: DirectUploadOptions) {
         if (size !== undefined && size > model.maxBytes) throw errors.payloadTooLarge(model.maxBytes)
         const filename = request.body.filename
         const type = declaredUploadType(request.body.type, filename, model.contentTypes)
+        const hook = request.body.metadata?.webhookUrl
+        const webhookUrl = hook !== undefined ? o.checkWebhookUrl(hook) : undefined
         const id = newJobId()
         const signal = clientGone(request, reply)
         const created = await call(signal, (s) =>
@@ -167,6 +173,7 @@ export function directUploadRoutes(o: DirectUploadOptions) {
           model: model.name,
           contentType: type,
           ...(filename !== undefined ? { filename: filename.slice(0, 255) } : {}),
+          ...(webhookUrl !== undefined ? { webhookUrl } : {}),
           tenant: request.principal.tenant,
           keyId: request.principal.keyId,
           createdAt: new Date().toISOString(),
@@ -295,6 +302,7 @@ export function directUploadRoutes(o: DirectUploadOptions) {
             contentType: record.contentType,
             sizeBytes: size,
             ...(record.filename !== undefined ? { filename: record.filename } : {}),
+            ...(record.webhookUrl !== undefined ? { webhookUrl: record.webhookUrl } : {}),
             owner: { tenant: record.tenant, keyId: record.keyId },
             signal,
           })

@@ -13,6 +13,8 @@ export interface HealthDeps {
   metrics: Metrics
   /** /metrics needs a key (auth.metricsRequireKey). */
   metricsRequireKey: boolean
+  /** False when the metrics have a port of their own (server.metricsPort, metrics-server.ts). */
+  serveMetrics: boolean
 }
 
 /**
@@ -63,6 +65,7 @@ does not use S3) out of the load balancer on every replica at once.`
       return { status: 'ready' as const, checks }
     })
 
+    if (!deps.serveMetrics) return
     app.get(
       '/metrics',
       {
@@ -71,7 +74,7 @@ does not use S3) out of the load balancer on every replica at once.`
           tags: ['health'],
           summary: 'Prometheus metrics',
           description:
-            "Process metrics (`sagegate_process_*`, `sagegate_nodejs_*`) and the gateway's own: uploads in flight and refused, problems by code, client disconnects and timeouts, dependency reachability, drain state, pending S3 cleanups, refused keys by reason, rate-limited requests by key id and shed requests. Open unless `auth.metricsRequireKey` is set; then any valid key.",
+            "Prometheus text: process metrics (`sagegate_process_*`, `sagegate_nodejs_*`), `http_request_duration_seconds` by route, method and status class, and the gateway's own `sagegate_*` series: AWS calls (latency, attempts, errors by operation and code), upload bytes, uploads in flight and refused, jobs created and finished by model and outcome, job duration, waits, webhooks pending and delivered, SNS notifications, ModelNotReady answers, problems by code, client disconnects and timeouts, dependency reachability, drain state, pending S3 cleanups, refused keys, rate-limited and shed requests (README: Metrics). Open unless `auth.metricsRequireKey` is set; then any valid key.",
           operationId: 'metrics',
           security: deps.metricsRequireKey ? [{ bearer: [] }, { apiKey: [] }] : [],
           response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } }, ...publicProblems },

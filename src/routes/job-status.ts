@@ -48,7 +48,7 @@ unreachable or failing one 503, both with \`Retry-After\`. A failed or expired j
 **Waiting instead of polling:** with \`?wait=N\` (or \`Prefer: wait=N\`, N ≤ 60) the answer is held while the job is
 \`in_progress\` and comes as soon as it ends, or after N seconds with the current state. However many clients
 wait on one job, the gateway checks S3 for it once (from every \`waits.minPollIntervalMs\`, doubling up to
-\`waits.maxPollIntervalMs\`), and at once when an SNS notification for it arrives. A drain (SIGTERM) ends waits with
+\`waits.maxPollIntervalMs\`: 5 s, or 30 s with SNS notifications configured), and at once when an SNS notification for it arrives. A drain (SIGTERM) ends waits with
 the current state.`
 
 const EVENTS = `Server-Sent Events: a \`status\` event (\`id\` = the status, \`data\` = the job) now and at every change,

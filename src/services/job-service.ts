@@ -110,6 +110,9 @@ export function createJobService(deps: JobServiceDeps) {
     forget: (id: string) => terminalCache.delete(id),
   }
   const finishedSeen = new Lru<string, true>(TERMINAL_CACHE_SIZE)
+  // Records of jobs being watched (statusOf): written once, so a watcher's checks need only the two
+  // HEADs of the outcome. Only a cancel rewrites a record: read again before an end is reported.
+  const records = new Lru<string, JobRecord>(TERMINAL_CACHE_SIZE)
   /** The job's end, told once per replica (as long as it is remembered among the last TERMINAL_CACHE_SIZE). */
   const ended = (record: JobRecord, v: JobView): JobView => {
     if (finishedSeen.get(record.id) === undefined) {
@@ -324,8 +327,20 @@ export function createJobService(deps: JobServiceDeps) {
     if (cached !== undefined) return cached.view
     const d = deadline(deps.readBudgetMs, clientSignal)
     try {
-      const record = await findRecord(id, d.signal)
-      return record === undefined ? undefined : await outcomeOf(record, d.signal)
+      const known = records.get(id)
+      const record = known ?? (await findRecord(id, d.signal))
+      if (record === undefined) return undefined
+      const outcome = await outcomeOf(record, d.signal)
+      if (outcome.status === 'in_progress') {
+        records.set(id, record)
+        return outcome
+      }
+      records.delete(id)
+      if (known === undefined) return outcome
+      // The end of a job whose record was remembered: it may have been canceled or deleted since.
+      const current = await findRecord(id, d.signal)
+      if (current === undefined) return undefined
+      return current.canceledAt !== undefined ? view(current, { status: 'canceled' }) : outcome
     } finally {
       d.clear()
     }
@@ -399,7 +414,16 @@ export function createJobService(deps: JobServiceDeps) {
     headResult,
     openResult,
     /** For job removal (job-removal.ts): the record as stored, its derived outcome, the cache. */
-    internals: { readRecord, findRecord, outcomeOf, forget: terminal.forget, view },
+    internals: {
+      readRecord,
+      findRecord,
+      outcomeOf,
+      forget: (id: string) => {
+        terminal.forget(id)
+        records.delete(id)
+      },
+      view,
+    },
   }
 }
 

@@ -64,8 +64,13 @@ export function createJobWatch(deps: JobWatchDeps) {
     if (w.checking !== undefined) return w.checking
     clearTimeout(w.timer)
     w.checking = (async () => {
+      // A signal of this check's own: the deadline inside `check` listens to it, and a watcher that
+      // lives for hours must not collect one listener per check on its long-lived stop signal.
+      const one = new AbortController()
+      const stopOne = () => one.abort()
+      w.stop.signal.addEventListener('abort', stopOne, { once: true })
       try {
-        const view = await deps.check(id, w.stop.signal)
+        const view = await deps.check(id, one.signal).finally(() => w.stop.signal.removeEventListener('abort', stopOne))
         if (watchers.get(id) !== w) return
         if (view === undefined) return finish(id, w, undefined)
         const changed = view.status !== w.latest.status

@@ -304,23 +304,24 @@ async function startUpload() {
   tusUpload.start()
 }
 
-/** Polls the job with backoff until it leaves in_progress, then shows its result. @param {string} id @param {number} gen */
+/**
+ * Follows the job until it leaves in_progress (long-polls: the gateway answers as soon as the job
+ * ends, or after 30 s with the current state), then shows its result. @param {string} id @param {number} gen
+ */
 async function followJob(id, gen) {
   // A reload (or a shared link) follows the same job again: #job=<id>.
   history.replaceState(null, '', `#job=${encodeURIComponent(id)}`)
   $('result-panel').hidden = false
   $('result').replaceChildren()
   $('job-status').textContent = `Job ${id}: in progress…`
-  let delay = 500
   /** @type {Job} */
   let job
   try {
-    for (;;) {
-      job = await (await api(`/jobs/${encodeURIComponent(id)}`)).json()
+    for (let waited = false; ; waited = true) {
+      // The first look answers at once (a finished job shows without delay); the next ones wait.
+      job = await (await api(`/jobs/${encodeURIComponent(id)}${waited ? '?wait=30' : ''}`)).json()
       if (gen !== generation) return
       if (job.status !== 'in_progress') break
-      await new Promise((r) => setTimeout(r, delay))
-      delay = Math.min(delay * 1.5, 5000)
     }
     if (job.status !== 'completed') {
       $('job-status').textContent = `Job ${id}: ${job.status}.`

@@ -10,6 +10,7 @@ import { createS3Client } from '../../src/clients/aws.js'
 import { loadConfig, parseModels, parseMultiModelEndpoints, type Config } from '../../src/config.js'
 import { localModels, localMultiModelEndpoints, type LocalEndpointDefinition } from '../../src/local/defaults.js'
 import { startLocalStack, type LocalStack } from '../../src/local/stack.js'
+import { subscribeLocalTopics } from '../../src/local/sns/subscribe.js'
 
 export interface TestStack {
   stack: LocalStack
@@ -38,6 +39,11 @@ export async function startTestStack(
     multiModelEndpoints?: Record<string, unknown>
     clock?: () => number
     partSizeBytes?: number
+    /**
+     * The local SNS notifies the gateway as `npm start` wires it: the endpoints' topics are the
+     * gateway's `notifications.topicArns`, and the gateway is subscribed to them once it listens.
+     */
+    sns?: boolean
     /** Last word on the gateway's configuration (small timeouts, a fault proxy in front of S3...). */
     configure?: (config: Config, stack: LocalStack) => Config | Promise<Config>
   } = {},
@@ -66,9 +72,23 @@ export async function startTestStack(
         ? {}
         : localMultiModelEndpoints,
   }
+  if (options.sns === true) config = { ...config, notifications: { topicArns: stack.sns.topicArns } }
   if (options.configure) config = await options.configure(config, stack)
-  const app = await buildApp(config, { logger, credentials: stack.credentials, ...(options.clock ? { clock: options.clock } : {}) })
+  const app = await buildApp(config, {
+    logger,
+    credentials: stack.credentials,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.sns === true ? { snsTrustedCertificateUrls: [stack.sns.certificateUrl] } : {}),
+  })
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 })
+  if (options.sns === true) {
+    const subscribe = () => subscribeLocalTopics({ url: stack.sns.endpoint, region: stack.region, credentials: stack.credentials, topicArns: stack.sns.topicArns, endpoint: `${baseUrl}/notifications/sns` })
+    // Confirmed once the gateway has answered the SubscriptionConfirmation (asking again returns the ARN).
+    for (let i = 0; (await subscribe()).some((arn) => arn === 'pending confirmation'); i++) {
+      if (i > 100) throw new Error('the gateway did not confirm its SNS subscriptions')
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
   const s3 = createS3Client({ region: stack.region, endpoint: stack.s3.endpoint, credentials: stack.credentials, forcePathStyle: true })
   const bucket = stack.s3.bucket
   t.teardown(async () => {

@@ -159,3 +159,45 @@ t.test('waits, events and DELETE of another tenant\'s job are 404s, and delete n
   container.release()
   t.equal(((await (await fetch(`${it.baseUrl}/jobs/${id}?wait=30`, { headers: bearer(KEYS.acmeBatch) })).json()) as { status: string }).status, 'completed')
 })
+
+t.test('SNS: a locally signed notification ends a wait at once; a forged one is refused', async (t) => {
+  const container = await holdingContainer(t)
+  const it = await startTestStack(t, {
+    sns: true,
+    endpoints: [{ name: 'held-async', mode: 'async', handler: 'summarize', containerUrl: container.url, maxConcurrentInvocationsPerInstance: 4, instanceCount: 1 }],
+    models: { held: { mode: 'async', endpointName: 'held-async', contentTypes: ['text/plain'], maxBytes: 1024 } },
+    // Polling alone would find the end only after 60 s: only the notification can end the wait sooner.
+    configure: (c) => ({ ...c, waits: { ...c.waits, minPollIntervalMs: 60_000, maxPollIntervalMs: 60_000 } }),
+  })
+  const arrival = container.nextArrival()
+  const created = await fetch(`${it.baseUrl}/models/held/jobs`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'notify me' })
+  const { id } = (await created.json()) as { id: string }
+  await arrival
+  const wait = fetch(`${it.baseUrl}/jobs/${id}?wait=50`)
+  t.notOk(await settledWithin(wait, 300))
+  const releasedAt = Date.now()
+  container.release()
+  const res = await wait
+  t.equal(((await res.json()) as { status: string }).status, 'completed')
+  t.ok(Date.now() - releasedAt < 10_000, `ended ${Date.now() - releasedAt} ms after the model answered, long before the next poll`)
+
+  const forged = {
+    Type: 'Notification',
+    MessageId: '0b1f6b2e-0000-4000-8000-000000000000',
+    TopicArn: it.stack.sns.topicArns[0],
+    Message: JSON.stringify({ inferenceId: id, invocationStatus: 'Completed' }),
+    Timestamp: new Date().toISOString(),
+    SignatureVersion: '2',
+    Signature: Buffer.alloc(256, 1).toString('base64'),
+    SigningCertURL: it.stack.sns.certificateUrl,
+  }
+  const refused = await fetch(`${it.baseUrl}/notifications/sns`, { method: 'POST', headers: { 'content-type': 'text/plain; charset=UTF-8' }, body: JSON.stringify(forged) })
+  t.equal(refused.status, 403)
+  t.equal(((await refused.json()) as { code: string }).code, 'sns_signature_invalid')
+  const elsewhere = await fetch(`${it.baseUrl}/notifications/sns`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain; charset=UTF-8' },
+    body: JSON.stringify({ ...forged, SigningCertURL: 'https://sns.us-east-1.amazonaws.com.evil.example/cert.pem' }),
+  })
+  t.equal(elsewhere.status, 403, 'a certificate URL off SNS is refused before anything is fetched')
+})

@@ -10,6 +10,7 @@ import {
   type FailureBody,
 } from './failure-bodies.js'
 import { parseInputLocation, type AsyncLocations, type S3Object } from './s3-paths.js'
+import type { AsyncJobEnd } from '../sns/inference-events.js'
 
 export type AsyncInput = { kind: 's3'; location: string } | { kind: 'inline'; bytes: Buffer }
 
@@ -33,6 +34,8 @@ export interface JobDeps {
   s3: S3Client
   containerUrl: string
   logger: Logger
+  /** Told once a request has reached its end (output written, failure recorded): the SNS notifications. */
+  onEnd?: (job: AsyncJob, end: AsyncJobEnd) => void
 }
 
 /**
@@ -101,6 +104,8 @@ export async function runAsyncJob(job: AsyncJob, deps: JobDeps, run: RunOptions)
     }
     await putObject(deps.s3, job.locations.output, res, length, res.headers['content-type'], controller.signal)
     deps.logger.info({ inferenceId: job.inferenceId, endpoint: job.endpointName, output: job.locations.output.uri }, 'async inference completed')
+    const outputContentType = res.headers['content-type']
+    deps.onEnd?.(job, { status: 'Completed', ...(outputContentType !== undefined ? { outputContentType } : {}) })
     return 'processed'
   } catch (err) {
     if (shutdown.aborted) return 'aborted'
@@ -165,6 +170,7 @@ async function writeFailure(job: AsyncJob, deps: JobDeps, failure: FailureBody |
     deps.logger.error({ err, inferenceId: job.inferenceId, failure: target?.uri }, 'could not write the failure object')
     return 'unrecorded'
   }
+  deps.onEnd?.(job, { status: 'Failed', failureReason: reason })
   return 'failed'
 }
 
@@ -174,10 +180,14 @@ async function writeFailure(job: AsyncJob, deps: JobDeps, failure: FailureBody |
  */
 export async function writeFailureBody(job: AsyncJob, deps: JobDeps, body: FailureBody, shutdown: AbortSignal): Promise<boolean> {
   const target = job.locations.failure
-  if (target === undefined) return true
+  const ended = (): true => {
+    deps.onEnd?.(job, { status: 'Failed', failureReason: body.errorMessage })
+    return true
+  }
+  if (target === undefined) return ended()
   try {
     await putObject(deps.s3, target, Buffer.from(JSON.stringify(body)), undefined, 'application/json', shutdown)
-    return true
+    return ended()
   } catch (err) {
     if (!shutdown.aborted) deps.logger.error({ err, inferenceId: job.inferenceId, failure: target.uri }, 'could not write the failure object')
     return false

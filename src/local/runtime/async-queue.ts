@@ -16,6 +16,8 @@ export interface EndpointQueueOptions {
   journal?: AsyncJournal
   /** Waits after the container could not be reached (defaults below; tests shorten them). */
   retry?: { initialDelayMs: number; maxDelayMs: number }
+  /** Told when a request reaches its end (the endpoint's SNS notifications). */
+  onEnd?: JobDeps['onEnd']
 }
 
 export interface EndpointQueue {
@@ -51,7 +53,7 @@ const MAX_BROKEN_EXCHANGES = 3
 export function createEndpointQueue(o: EndpointQueueOptions): EndpointQueue {
   const capacity = o.config.maxConcurrentInvocationsPerInstance * o.config.instanceCount
   const retry = o.retry ?? DEFAULT_RETRY
-  const deps: JobDeps = { s3: o.s3, containerUrl: o.containerUrl, logger: o.logger }
+  const deps: JobDeps = { s3: o.s3, containerUrl: o.containerUrl, logger: o.logger, ...(o.onEnd !== undefined ? { onEnd: o.onEnd } : {}) }
   const shutdown = new AbortController()
   const tasks = new Set<Promise<unknown>>()
   const brokenExchanges = new WeakMap<AsyncJob, number>()

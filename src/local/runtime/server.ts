@@ -15,6 +15,8 @@ import { createRealtimeEndpoints } from './realtime-endpoints.js'
 import { createEndpointRegistry } from './registry.js'
 import { createRouter } from './router.js'
 import type { LocalRuntime, LocalRuntimeOptions } from './types.js'
+import { notifyTopics, topicArnsOf } from '../sns/inference-events.js'
+import { createLocalSns } from '../sns/local-sns.js'
 
 export type {
   AsyncEndpointConfig,
@@ -51,6 +53,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const journal = options.stateDir === undefined ? undefined : await openAsyncJournal(options.stateDir, logger)
   // Read before listening, so no new request's file can be mistaken for an old one.
   const persisted = journal === undefined ? [] : await journal.load()
+  // The async endpoints' NotificationConfig topics, served by this same server (sns/local-sns.ts).
+  const sns = await createLocalSns({
+    region: options.region,
+    topicArns: topicArnsOf(registry.all().map((e) => e.async)),
+    credentials: options.credentials,
+    logger,
+    ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
+  })
   const queues = new Map<string, EndpointQueue>()
   for (const e of registry.all()) {
     if (e.mode !== 'async' || e.async === undefined) continue
@@ -65,6 +75,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         logger,
         ...(journal !== undefined ? { journal } : {}),
         ...(options.asyncRetry !== undefined ? { retry: options.asyncRetry } : {}),
+        onEnd: notifyTopics(sns.publish, e.async.notifications, options.region),
       }),
     )
   }
@@ -89,6 +100,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     )
   }
   registerLocalRoutes(router, { registry, queues, realtime })
+  sns.register(router)
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID()
@@ -130,6 +142,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const url = `http://${host}:${address.port}`
+  sns.setBaseUrl(url)
   logger.info({ url, endpoints: registry.all().map((e) => `${e.name} (${e.mode})`) }, 'local SageMaker runtime listening')
 
   let closing: Promise<void> | undefined
@@ -146,6 +159,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         await Promise.all([
           ...[...queues.values()].map((q) => q.close()),
           ...[...realtime.values()].map((r) => r.models?.close()),
+          sns.close(),
         ])
         await closed
       })()

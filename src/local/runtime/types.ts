@@ -10,6 +10,8 @@ export interface AsyncEndpointConfig {
   /** ClientConfig.MaxConcurrentInvocationsPerInstance, 1–1000. */
   maxConcurrentInvocationsPerInstance: number
   instanceCount: number
+  /** NotificationConfig: the local SNS topics told of each output (SuccessTopic) and failure (ErrorTopic). */
+  notifications?: { successTopicArn?: string; errorTopicArn?: string }
 }
 
 /**
