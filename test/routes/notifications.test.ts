@@ -4,7 +4,7 @@ import { createSigningCertificate } from '../../src/local/sns/certificate.js'
 import { signEnvelope, type EnvelopeFields } from '../../src/local/sns/envelope.js'
 import { notificationRoutes } from '../../src/routes/notifications.js'
 import { createSnsVerifier } from '../../src/services/sns-verify.js'
-import { buildTestApp } from '../helpers/app.js'
+import { bareApp } from '../helpers/bare-app.js'
 
 const cert = createSigningCertificate()
 const CERT_URL = 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem'
@@ -27,7 +27,7 @@ const result = (inferenceId: string) =>
   })
 
 async function setup(t: Test, options: { confirm?: (url: string) => Promise<void> } = {}) {
-  const { app } = await buildTestApp()
+  const app = bareApp()
   const jobs: string[] = []
   const confirmed: string[] = []
   const logger = pino({ level: 'silent' })

@@ -3,7 +3,7 @@ import t from 'tap'
 import { subscribeLocalTopics } from '../../../src/local/sns/subscribe.js'
 import { notificationRoutes } from '../../../src/routes/notifications.js'
 import { confirmSnsSubscription, createSnsVerifier } from '../../../src/services/sns-verify.js'
-import { buildTestApp } from '../../helpers/app.js'
+import { bareApp } from '../../helpers/bare-app.js'
 import { startTestStack, waitForJob } from '../../helpers/stack.js'
 
 /**
@@ -18,7 +18,7 @@ t.test('a finished job reaches the SNS intake, signed and verified', async (t) =
   t.ok(it.stack.sns.topicArns.includes('arn:aws:sns:us-east-1:000000000000:summarize-async-success'))
   t.ok(it.stack.sns.topicArns.includes('arn:aws:sns:us-east-1:000000000000:summarize-async-error'))
 
-  const { app: intake } = await buildTestApp()
+  const intake = bareApp()
   const woken: string[] = []
   const confirmed: string[] = []
   await intake.register(
