@@ -16,6 +16,7 @@ import { createCleanupQueue } from './lib/cleanup-queue.js'
 import { describeError } from './lib/describe-error.js'
 import { REQUEST_ID_HEADER, requestIdFor } from './lib/request-id.js'
 import { createStallWatch } from './lib/stall-watch.js'
+import { createUploadBudget } from './lib/upload-budget.js'
 import { errors } from './errors.js'
 import { createLogger } from './lib/logger.js'
 import { awsCallsOf, createMetrics, jobEventsOf, webhookEventsOf, type Metrics } from './metrics.js'
@@ -54,6 +55,8 @@ declare module 'fastify' {
     metrics: Metrics
     /** The routable models (the start banner lists them). */
     modelRegistry: ModelRegistry
+    /** Removes the data of canceled jobs the endpoint has given up on (also run every minute). */
+    sweepCanceledJobs: () => Promise<void>
     /** Removes the resumable uploads expired as of `now` (default: now; also run every 15 minutes); resolves with how many. */
     removeExpiredUploads: (now?: number) => Promise<number>
   }
@@ -161,6 +164,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     const uploads = createS3Client({ ...s3, stallTimeoutMs: aws.s3StallTimeoutMs, maxSockets: aws.s3UploadMaxSockets })
     closers.push(() => metadata.destroy(), () => uploads.destroy())
     store = createS3ObjectStore({
+      budget: createUploadBudget({
+        maxBufferedBytes: config.upload.maxBufferedBytes,
+        partSizeBytes: config.upload.partSizeBytes,
+        onChange: (heldBytes, waiting) => {
+          metrics.uploadBufferBytes.set(heldBytes)
+          metrics.uploadsWaitingForBuffer.set(waiting)
+        },
+      }),
       client: metadata,
       uploadClient: uploads,
       partSizeBytes: config.upload.partSizeBytes,
@@ -235,7 +246,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     // A job this replica saw end (a waiting client's watcher, an SNS notification): its webhook goes now.
     onEnded: (view) => webhooks?.jobEnded(view),
   })
-  const removal = createJobRemoval({ store, jobs, storage: config.storage, logger, readBudgetMs: aws.readBudgetMs, ...(webhooks !== undefined ? { webhooks } : {}), ...clock })
+  const removal = createJobRemoval({
+    store,
+    jobs,
+    storage: config.storage,
+    logger,
+    readBudgetMs: aws.readBudgetMs,
+    onCanceled: (model, seconds) => jobEvents.jobFinished(model, 'canceled', seconds),
+    ...(webhooks !== undefined ? { webhooks } : {}),
+    ...clock,
+  })
   const checkWebhookUrl = (raw: string): string => {
     if (webhooks === undefined) throw errors.webhookNotAllowed('webhooks are not configured (webhooks.allowedHosts)')
     return webhooks.checkUrl(raw)
@@ -294,6 +314,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   })
   app.decorate('lifecycle', lifecycle)
   app.decorate('keyring', keyring)
+  app.decorate('sweepCanceledJobs', removal.sweepCanceled)
   app.decorate('modelRegistry', models)
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id)
@@ -346,9 +367,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     await dependencies.check()
     dependencies.start()
     webhooks?.start()
+    removal.start()
   })
   app.addHook('onClose', async () => {
     dependencies.stop()
+    removal.stop()
     watch.close()
     // Attempts in flight may finish (bounded); one cut short is retried by a replica once its lease ends.
     await webhooks?.stop(CLEANUP_FLUSH_MS)

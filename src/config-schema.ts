@@ -135,6 +135,12 @@ const storageSchema = z.strictObject({
 const uploadSchema = z.strictObject({
   partSizeBytes: partSizeBytes.default(8 * MiB),
   queueSize: queueSize.default(4),
+  /**
+   * The part buffers of all streamed uploads together (POST /models/{name}/jobs), in whole parts:
+   * past it an upload waits for a buffer, its client held back by TCP, instead of allocating one.
+   * The default, 16 parts of 8 MiB, suits an instance with 1 GiB of memory. At least one part.
+   */
+  maxBufferedBytes: z.number().int().min(5 * MiB).max(64 * GiB).default(128 * MiB),
   /** A request body with no byte from the client for this long is ended (408). */
   idleTimeoutMs: ms(100).default(30_000),
   /** A resumable (tus) upload not finished within this is removed: its multipart upload aborted, its objects deleted. */

@@ -52,6 +52,7 @@ const ENV: Record<string, [Section, string, Kind]> = {
   SAGEGATE_PREFIX: ['storage', 'prefix', 'string'],
   SAGEGATE_UPLOAD_PART_SIZE_BYTES: ['upload', 'partSizeBytes', 'number'],
   SAGEGATE_UPLOAD_QUEUE_SIZE: ['upload', 'queueSize', 'number'],
+  SAGEGATE_UPLOAD_MAX_BUFFERED_BYTES: ['upload', 'maxBufferedBytes', 'number'],
   SAGEGATE_UPLOAD_IDLE_TIMEOUT_MS: ['upload', 'idleTimeoutMs', 'number'],
   SAGEGATE_RESUMABLE_EXPIRY_MS: ['upload', 'resumableExpiryMs', 'number'],
   SAGEGATE_MAX_CONCURRENT_UPLOADS: ['limits', 'maxConcurrentUploads', 'number'],

@@ -29,6 +29,16 @@ export function createMetrics() {
     contentType: registry.contentType,
     /** The exposition text: this app's metrics and the process's. */
     text: () => Registry.merge([processes, registry]).metrics(),
+    uploadBufferBytes: new Gauge({
+      name: 'sagegate_upload_buffer_bytes',
+      help: 'Room for part buffers reserved by streamed uploads now (a part, or a smaller body, at a time; at most upload.maxBufferedBytes).',
+      registers: [registry],
+    }),
+    uploadsWaitingForBuffer: new Gauge({
+      name: 'sagegate_uploads_waiting_for_buffer',
+      help: 'Streamed uploads waiting for a part buffer (upload.maxBufferedBytes reached); their clients are held back by TCP.',
+      registers: [registry],
+    }),
     uploadsInFlight: new Gauge({ name: 'sagegate_uploads_in_flight', help: 'Uploads being received now.', registers: [registry] }),
     uploadsRefused: new Counter({
       name: 'sagegate_uploads_refused_total',

@@ -132,6 +132,9 @@ export const CustomAttributesHeader = z
   .optional()
   .describe('Passed to the model as SageMaker CustomAttributes: at most 1024 printable ASCII characters, e.g. `fps=2`. Checked by the gateway (`invalid_custom_attributes`).')
 
+export const WEBHOOK_URL_DESCRIPTION =
+  'A URL the gateway POSTs the job to when it ends (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature` signed with `webhooks.secret`), retried on non-2xx or timeout (after 5 s, 5 min, 30 min, 2 h, 5 h, then every 10 h, for up to `webhooks.retryForMs`, 24 h) with the same `webhook-id`. Only hosts in `webhooks.allowedHosts`, never a private or link-local address unless listed; otherwise 400 `webhook_not_allowed`.'
+
 export const CreateJobHeaders = z.looseObject({
   'x-custom-attributes': CustomAttributesHeader,
   'idempotency-key': z
@@ -140,10 +143,8 @@ export const CreateJobHeaders = z.looseObject({
     .describe(
       'Makes a retry safe: 1–255 printable ASCII characters, per tenant, remembered `idempotency.ttlSeconds` (24 h by default). A retry with the same key gets the same job (200, `Idempotent-Replayed: true`) without its body being read or stored again; the same key for another model or another `Content-Length` is 422 `idempotency_key_reused`; while the first request is still uploading, 409 `idempotency_key_in_use` (with `Retry-After`). A first request that fails frees the key. A malformed key is 400 `invalid_idempotency_key`.',
     ),
+  'x-webhook-url': z.string().max(2048).optional().describe(WEBHOOK_URL_DESCRIPTION),
 })
-
-export const WEBHOOK_URL_DESCRIPTION =
-  'A URL the gateway POSTs the job to when it ends (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature` signed with `webhooks.secret`), retried on non-2xx or timeout (first retry within 10 s, then backoff for up to 24 h) with the same `webhook-id`. Only hosts in `webhooks.allowedHosts`, never a private or link-local address unless listed; otherwise 400 `webhook_not_allowed`.'
 
 export const PredictHeaders = z.looseObject({
   'x-custom-attributes': CustomAttributesHeader,

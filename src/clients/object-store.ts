@@ -25,6 +25,8 @@ export interface ObjectBody extends ObjectInfo {
 export interface StreamUploadOptions {
   contentType: string
   metadata?: Record<string, string>
+  /** The body's length when the client said (Content-Length): a small body holds only its own size of the upload budget. */
+  expectedBytes?: number
 }
 
 /**

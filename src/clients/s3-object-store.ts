@@ -16,6 +16,7 @@ import { ByteCounter } from '../lib/streams.js'
 import type { ListedObject, ObjectBody, ObjectInfo, ObjectStore } from './object-store.js'
 import { isMissing, translateS3Error } from './aws-errors.js'
 import { streamToS3 } from './s3-upload.js'
+import type { UploadBudget } from '../lib/upload-budget.js'
 
 export interface S3ObjectStoreOptions {
   /** Metadata calls and reads: each attempt bounded by its time to the response headers. */
@@ -28,6 +29,8 @@ export interface S3ObjectStoreOptions {
   stallTimeoutMs: number
   stallWatch: StallWatch
   cleanup: CleanupQueue
+  /** The part buffers all streamed uploads together may hold (upload.maxBufferedBytes). */
+  budget?: UploadBudget
 }
 
 export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore {
@@ -76,7 +79,14 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
   const store: ObjectStore = {
     upload: (loc, body, opts) =>
       streamToS3(
-        { client: options.uploadClient, partSizeBytes: options.partSizeBytes, queueSize: options.queueSize, cleanup, discard: (l) => store.discard(l) },
+        {
+          client: options.uploadClient,
+          partSizeBytes: options.partSizeBytes,
+          queueSize: options.queueSize,
+          cleanup,
+          discard: (l) => store.discard(l),
+          ...(options.budget !== undefined ? { budget: options.budget } : {}),
+        },
         loc,
         body,
         opts,

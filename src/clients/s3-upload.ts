@@ -6,6 +6,9 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
+import { PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3'
+import type { UploadBudget } from '../lib/upload-budget.js'
+import { gated } from './budget-gate.js'
 import type { Readable } from 'node:stream'
 import type { CleanupQueue, CleanupTask } from '../lib/cleanup-queue.js'
 import type { S3Location } from '../lib/s3-uri.js'
@@ -20,7 +23,12 @@ export interface StreamingUploadDeps {
   cleanup: CleanupQueue
   /** Called with the S3 location whose object must go (a body that failed after a single PUT). */
   discard(loc: S3Location): Promise<void>
+  /** The part buffers all uploads together may hold (upload.maxBufferedBytes); absent: no global bound. */
+  budget?: UploadBudget
 }
+
+/** The bytes a part request carries (lib-storage hands each part over as one buffer). */
+const bytesOf = (body: unknown): number => (body instanceof Uint8Array ? body.byteLength : typeof body === 'string' ? Buffer.byteLength(body) : 0)
 
 /** After S3 failed an upload, the sweep of its key waits this long: requests S3 still holds land first. */
 const SWEEP_DELAY_MS = 10_000
@@ -79,6 +87,8 @@ export async function streamToS3(deps: StreamingUploadDeps, loc: S3Location, bod
   body.once('error', (err) => {
     if (!(err instanceof StoppedByStorage)) bodyError = err
   })
+  // With a budget, lib-storage reads the body through a gate that holds it to the parts it was given.
+  const gate = deps.budget !== undefined ? gated(body, deps.budget, deps.queueSize + 1, opts.expectedBytes) : undefined
   const target = deps.client
   const abortMultipartUpload = async (command: AbortMultipartUploadCommand): Promise<object> => {
     const input = command.input
@@ -95,7 +105,9 @@ export async function streamToS3(deps: StreamingUploadDeps, loc: S3Location, bod
       return async (command: Parameters<S3Client['send']>[0], options?: Parameters<S3Client['send']>[1]) => {
         if (command instanceof AbortMultipartUploadCommand) return abortMultipartUpload(command)
         try {
-          return await t.send(command, options)
+          const out = await t.send(command, options)
+          if (gate !== undefined && (command instanceof UploadPartCommand || command instanceof PutObjectCommand)) gate.partDone(bytesOf(command.input.Body))
+          return out
         } catch (err) {
           if (storageError === undefined && bodyError === undefined) {
             storageError = err
@@ -108,7 +120,7 @@ export async function streamToS3(deps: StreamingUploadDeps, loc: S3Location, bod
   })
   const upload = new Upload({
     client,
-    params: { Bucket: loc.bucket, Key: loc.key, Body: body, ContentType: opts.contentType, Metadata: opts.metadata },
+    params: { Bucket: loc.bucket, Key: loc.key, Body: gate ?? body, ContentType: opts.contentType, Metadata: opts.metadata },
     partSize: deps.partSizeBytes,
     queueSize: deps.queueSize,
     leavePartsOnError: false,
@@ -121,6 +133,8 @@ export async function streamToS3(deps: StreamingUploadDeps, loc: S3Location, bod
     // UploadId never reached us, a PutObject, a part): look for what is left once S3 answers again.
     if (storageError !== undefined) deps.cleanup.defer(sweep(target, loc), SWEEP_DELAY_MS)
     throw translateS3Error(storageError ?? err)
+  } finally {
+    gate?.giveBack()
   }
   if (bodyError !== undefined) {
     // The body failed after its last byte was taken (a single PutObject completed): remove it.

@@ -74,7 +74,11 @@ export function jobStatusRoutes(deps: JobStatusDeps) {
           querystring: JobQuery,
           headers: JobHeaders,
           response: {
-            200: json(Job, 'The job', { 'Preference-Applied': { type: 'string', description: '`wait=N` when `Prefer: wait=N` was honoured.' } }),
+            200: json(Job, 'The job', {
+              'Preference-Applied': { type: 'string', description: '`wait=N` when `Prefer: wait=N` was honoured.' },
+              Vary: { type: 'string', const: 'Prefer' },
+            }),
+            400: problem('`wait` is not an integer from 0 to 60 (`bad_request`)'),
             404: problem('No such job (`job_not_found`), or it belongs to another tenant'),
             504: problem('S3 did not answer within `aws.readBudgetMs` (`upstream_timeout`)', RETRY_AFTER),
             ...limitedProblems,
@@ -83,6 +87,8 @@ export function jobStatusRoutes(deps: JobStatusDeps) {
       },
       async (request, reply) => {
         const gone = clientGone(request, reply)
+        // RFC 7240 §2: the answer depends on the Prefer header (how long it was held).
+        void reply.header('vary', 'Prefer')
         const job = await jobs.getJob(request.params.id, request.principal.tenant, gone)
         if (job.status === 'canceled') removal.purgeIfSettled(job.id)
         const preferred = request.query.wait === undefined ? preferredWait(request.headers.prefer) : undefined
@@ -172,7 +178,8 @@ export function jobStatusRoutes(deps: JobStatusDeps) {
           description: `A job that has ended loses its input, output, failure object, pending webhook and record; afterwards it
 is a 404. SageMaker cannot cancel an async invocation, so a job still in progress is canceled at best effort: its
 input is removed (a queued invocation then fails), its pending webhook dropped, and it is reported \`canceled\` (202)
-until the endpoint has given up on it; its data then goes at the next DELETE or status read.`,
+until the endpoint has given up on it; its data then goes at the next DELETE or status read, or with the sweep of
+canceled jobs that every replica runs each minute.`,
           operationId: 'deleteJob',
           params: JobParams,
           response: {

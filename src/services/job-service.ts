@@ -11,6 +11,7 @@ import { isAcceptedType, parseMediaType, typeFromFilename } from '../lib/media-t
 import { formatS3Uri, parseS3Uri, type S3Location } from '../lib/s3-uri.js'
 import { matchesSignature, SNIFF_BYTES } from '../lib/sniff.js'
 import { Lru } from '../lib/lru.js'
+import { createFreshCache } from '../lib/fresh-cache.js'
 import { limitBody, peek, type ByteLimiter } from '../lib/streams.js'
 import { deadlineMs, describeFailure, jobKeys, jobRecordSchema, tenantOf, type JobOwner, type JobRecord, type JobView } from './job-record.js'
 import { evaluateConditions, needsHead, resultHeaders, type ResultAnswer, type ResultConditions } from './job-result.js'
@@ -94,6 +95,11 @@ const TERMINAL_CACHE_SIZE = 10_000
  * another replica is reported by this one for at most this long.
  */
 const TERMINAL_CACHE_TTL_MS = 30_000
+/**
+ * How long one read of a job's status answers every poll of it (in progress, or gone): polls of one
+ * job within this share a record read and two HEADs. A client that must know at once waits instead.
+ */
+const STATUS_FRESH_MS = 1_000
 
 export function createJobService(deps: JobServiceDeps) {
   const { store, runtime, storage, logger } = deps
@@ -110,6 +116,7 @@ export function createJobService(deps: JobServiceDeps) {
     forget: (id: string) => terminalCache.delete(id),
   }
   const finishedSeen = new Lru<string, true>(TERMINAL_CACHE_SIZE)
+  const recent = createFreshCache<string, { tenant: string; view: JobView } | undefined>({ ttlMs: STATUS_FRESH_MS, max: TERMINAL_CACHE_SIZE, ...(deps.clock ? { clock: deps.clock } : {}) })
   // Records of jobs being watched (statusOf): written once, so a watcher's checks need only the two
   // HEADs of the outcome. Only a cancel rewrites a record: read again before an end is reported.
   const records = new Lru<string, JobRecord>(TERMINAL_CACHE_SIZE)
@@ -160,7 +167,9 @@ export function createJobService(deps: JobServiceDeps) {
       const keys = jobKeys(storage.prefix, id)
       limited = limitBody(body, model.maxBytes, () => errors.payloadTooLarge(model.maxBytes))
       const counting = limited
-      await store.upload(loc(keys.input), limited, { contentType, metadata: { 'sagegate-job-id': id } }).finally(() => deps.onUploadBytes?.(counting.bytes))
+      await store
+        .upload(loc(keys.input), limited, { contentType, metadata: { 'sagegate-job-id': id }, ...(input.declaredLength !== undefined ? { expectedBytes: input.declaredLength } : {}) })
+        .finally(() => deps.onUploadBytes?.(counting.bytes))
       const sizeBytes = limited.bytes
       // From here on the input exists: every failure must remove it so nothing dangles.
       const cleanup = async (err: unknown): Promise<never> => {
@@ -352,12 +361,23 @@ export function createJobService(deps: JobServiceDeps) {
       if (cached.tenant !== tenant) throw errors.jobNotFound()
       return cached.view
     }
-    const d = deadline(deps.readBudgetMs, clientSignal)
-    try {
-      return await outcomeOf(await readRecord(id, tenant, d.signal), d.signal)
-    } finally {
-      d.clear()
-    }
+    if (!isJobId(id)) throw errors.jobNotFound()
+    // Clients polling one job share one read of S3, and its answer for STATUS_FRESH_MS.
+    const found = await recent.get(
+      id,
+      async () => {
+        const d = deadline(deps.readBudgetMs)
+        try {
+          const record = await findRecord(id, d.signal)
+          return record === undefined ? undefined : { tenant: tenantOf(record), view: await outcomeOf(record, d.signal) }
+        } finally {
+          d.clear()
+        }
+      },
+      clientSignal,
+    )
+    if (found === undefined || found.tenant !== tenant) throw errors.jobNotFound()
+    return found.view
   }
 
   /** The record and its output location; `notCompleted` explains (409) why there is no output yet. */
@@ -421,6 +441,7 @@ export function createJobService(deps: JobServiceDeps) {
       forget: (id: string) => {
         terminal.forget(id)
         records.delete(id)
+        recent.forget(id)
       },
       view,
     },

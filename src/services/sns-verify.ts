@@ -103,10 +103,13 @@ export function snsStringToSign(m: Record<string, unknown>): string {
 
 export const SNS_SIGNATURE_ALGORITHMS = { '1': 'sha1', '2': 'sha256' } as const
 
-/** An https URL on an SNS host whose path ends in `.pem` (no credentials, no port but 443). */
+/**
+ * An https URL on an SNS host (no credentials, no port but 443) naming one of SNS's signing
+ * certificates, `/SimpleNotificationService-<id>.pem`, and nothing else on that host.
+ */
 export function isSnsCertificateUrl(raw: string): boolean {
   const url = parseUrl(raw)
-  return url !== undefined && isSnsHttps(url) && url.pathname.endsWith('.pem')
+  return url !== undefined && isSnsHttps(url) && /^\/SimpleNotificationService-[A-Za-z0-9]{1,64}\.pem$/.test(url.pathname) && url.search === ''
 }
 
 function isSnsHttps(url: URL): boolean {

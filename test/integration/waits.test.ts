@@ -130,12 +130,20 @@ t.test('DELETE of a job in progress cancels it; its data goes once the endpoint 
   t.equal(((await (await waiting).json()) as { status: string }).status, 'canceled', 'a waiting client learns it at once')
   t.notOk((await it.keys()).some((k) => k.endsWith(`${id}/input`)), 'the input is gone')
   t.equal(((await (await fetch(`${it.baseUrl}/jobs/${id}`)).json()) as { status: string }).status, 'canceled')
+  t.ok((await it.keys()).includes(`sagegate/canceled/${id}`), 'a marker names the canceled job')
+  await it.app.sweepCanceledJobs()
+  t.ok((await it.keys()).some((k) => k.endsWith(`${id}/job.json`)), 'kept while the endpoint still holds the job')
   container.release()
-  // The endpoint writes its outcome; the next DELETE (or status read) removes everything.
+  // The endpoint writes its outcome; the sweep (every minute on each replica) removes everything,
+  // with nobody asking again.
   for (let i = 0; i < 100 && !(await it.keys()).some((k) => k.includes(`${id}.out`) || k.includes(`${id}-error.out`)); i++) await new Promise((r) => setTimeout(r, 100))
-  t.equal((await fetch(`${it.baseUrl}/jobs/${id}`, { method: 'DELETE' })).status, 204)
+  await it.app.sweepCanceledJobs()
   t.same((await it.keys()).filter((k) => k.includes(id)), [])
   t.equal((await fetch(`${it.baseUrl}/jobs/${id}`)).status, 404)
+  t.equal((await fetch(`${it.baseUrl}/jobs/${id}`, { method: 'DELETE' })).status, 404)
+  const metrics = await (await fetch(`${it.baseUrl}/metrics`)).text()
+  t.match(metrics, /sagegate_jobs_finished_total\{model="held",outcome="canceled"\} 1/)
+  t.notMatch(metrics, /sagegate_jobs_finished_total\{model="held",outcome="completed"\}/, 'a cancel is not counted as a completion')
 })
 
 t.test('waits, events and DELETE of another tenant\'s job are 404s, and delete nothing', async (t) => {

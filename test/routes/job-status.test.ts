@@ -10,9 +10,12 @@ async function created(t: Test, clock?: () => number) {
 }
 
 t.test('in progress, then completed with the output size and type', async (t) => {
-  const { app, store, job, outKey } = await created(t)
+  let now = Date.now()
+  const { app, store, job, outKey } = await created(t, () => now)
   t.equal((await app.inject(`/jobs/${job.id}`)).json().status, 'in_progress')
   await store.putSmall({ bucket: 'out', key: outKey.slice(4) }, '{"ok":true}', 'application/json')
+  t.equal((await app.inject(`/jobs/${job.id}`)).json().status, 'in_progress', 'polls within a second share one read')
+  now += 1000
   const done = (await app.inject(`/jobs/${job.id}`)).json()
   t.equal(done.status, 'completed')
   t.same(done.result, { contentType: 'application/json', sizeBytes: 11 })
@@ -114,6 +117,7 @@ t.test('a clock-derived expiry is not cached: an output that appears later still
   now += (60 + 10 + 61) * 1000
   t.equal((await app.inject(`/jobs/${job.id}`)).json().status, 'expired')
   await store.putSmall({ bucket: 'out', key: outKey.slice(4) }, 'late', 'text/plain')
+  now += 1000
   t.equal((await app.inject(`/jobs/${job.id}`)).json().status, 'completed')
 })
 
