@@ -1,0 +1,183 @@
+/**
+ * Job acceptance and status polls (`npm run bench:burst`, not part of the tests), the local stack's
+ * parts and the gateway each in their own process as `npm start` runs them, on one machine:
+ *   - burst: 1,000 small summarize jobs POSTed at concurrency 64 over keep-alive connections:
+ *     accepted per second, accept latency p50/p99; the reference, measured in the same round, is the
+ *     same 1,000 jobs done straight with the AWS SDK at the same concurrency — what the gateway does
+ *     for each (PutObject of the input, InvokeEndpointAsync, PutObject of the record) without HTTP in
+ *     front — so the ratio shows the gateway's own cost;
+ *   - polls: `GET /jobs/{id}` at concurrency 64 for a few seconds, on jobs held in progress (a model
+ *     container that never answers) and on completed jobs: answers per second.
+ * BENCH_CPU_PROF=<dir> runs the gateway with --cpu-prof (the profile is written when it exits).
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3'
+import { InvokeEndpointAsyncCommand } from '@aws-sdk/client-sagemaker-runtime'
+import type { ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { Agent, createServer, request } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import { createS3Client, createSageMakerRuntimeClient } from '../../src/clients/aws.js'
+import { LOCAL_BUCKET, localEndpoints } from '../../src/local/defaults.js'
+import { startLocalStack } from '../../src/local/stack.js'
+import { localStackEnv, startGatewayProcess } from './gateway-process.js'
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const JOBS = Number(process.env.BENCH_JOBS ?? 1000)
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64)
+const POLL_SECONDS = Number(process.env.BENCH_POLL_SECONDS ?? 5)
+const TEXT = Buffer.from('The council approved the budget on Tuesday. New buses arrive in spring. Night service starts in June. '.repeat(2))
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+function call(agent: Agent, url: string, method: string, headers: Record<string, string>, body?: Buffer): Promise<{ status: number; ms: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now()
+    const req = request(url, { method, agent, headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, text: Buffer.concat(chunks).toString() }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/** `n` calls of `one`, `concurrency` at a time; latencies (sorted), statuses, elapsed seconds. */
+async function fire<T extends { status: number; ms: number }>(n: number, concurrency: number, one: (i: number) => Promise<T>) {
+  const ms: number[] = []
+  const statuses: Record<number, number> = {}
+  const results: T[] = []
+  let next = 0
+  const t0 = performance.now()
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++
+        const r = await one(i)
+        ms.push(r.ms)
+        statuses[r.status] = (statuses[r.status] ?? 0) + 1
+        results.push(r)
+      }
+    }),
+  )
+  return { ms: ms.sort((a, b) => a - b), statuses, seconds: (performance.now() - t0) / 1000, results }
+}
+
+/** Calls `one` at `concurrency` for `seconds`; answers per second. */
+async function sustained(seconds: number, concurrency: number, one: () => Promise<{ status: number }>) {
+  let answers = 0
+  let bad = 0
+  const end = performance.now() + seconds * 1000
+  const t0 = performance.now()
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const r = await one()
+        if (r.status === 200) answers++
+        else bad++
+      }
+    }),
+  )
+  return { perSecond: answers / ((performance.now() - t0) / 1000), bad }
+}
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 'sagegate-bench-burst-'))
+  const logger = pino({ level: 'warn' })
+  // A container that never answers: jobs sent to it stay in progress for the in-progress polls.
+  const silent = createServer((req, res) => {
+    if (req.url === '/ping') return void res.end()
+    req.resume()
+  })
+  silent.listen(0, '127.0.0.1')
+  await once(silent, 'listening')
+  const holdUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`
+  const stack = await startLocalStack({
+    dataDir: join(dir, 'data'),
+    mode: 'processes',
+    logger,
+    logLevel: 'warn',
+    endpoints: [
+      ...localEndpoints.filter((e) => e.name === 'summarize-async'),
+      { name: 'held-async', mode: 'async', containerUrl: holdUrl, maxConcurrentInvocationsPerInstance: 1000, instanceCount: 1 },
+    ],
+  })
+  const config = join(dir, 'config.yaml')
+  await writeFile(
+    config,
+    'models:\n' +
+      '  summarize:\n    mode: async\n    endpointName: summarize-async\n    contentTypes: [text/plain]\n    maxBytes: 1048576\n' +
+      '  held:\n    mode: async\n    endpointName: held-async\n    contentTypes: [text/plain]\n    maxBytes: 1048576\n',
+  )
+  const prof = process.env.BENCH_CPU_PROF
+  let gateway: { url: string; child: ChildProcess } | undefined
+  const s3 = createS3Client({ region: stack.region, endpoint: stack.s3.endpoint, credentials: stack.credentials, forcePathStyle: true, maxSockets: CONCURRENCY })
+  const sm = createSageMakerRuntimeClient({ region: stack.region, endpoint: stack.sagemaker.endpoint, credentials: stack.credentials, maxSockets: CONCURRENCY })
+  try {
+    gateway = await startGatewayProcess(localStackEnv(stack, config), prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])
+    const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+    const post = (model: string) => () => call(agent, `${gateway!.url}/models/${model}/jobs`, 'POST', { 'content-type': 'text/plain', 'content-length': String(TEXT.length) }, TEXT)
+    // What the gateway does for a job, straight through the SDK: the reference.
+    const direct = async () => {
+      const t0 = performance.now()
+      const id = randomBytes(16).toString('base64url')
+      const key = `bench-direct/jobs/${id}/input`
+      await s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: key, Body: TEXT, ContentType: 'text/plain' }))
+      await sm.send(new InvokeEndpointAsyncCommand({ EndpointName: 'summarize-async', InputLocation: `s3://${LOCAL_BUCKET}/${key}`, ContentType: 'text/plain', InferenceId: id }))
+      await s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: `bench-direct/jobs/${id}/job.json`, Body: JSON.stringify({ id }), ContentType: 'application/json' }))
+      return { status: 202, ms: performance.now() - t0 }
+    }
+    await fire(50, 8, post('summarize')) // warm up both paths
+    await fire(50, 8, direct)
+    const rows: Array<{ tps: number; p50: number; p99: number; directTps: number; directP50: number; directP99: number }> = []
+    for (let round = 1; round <= ROUNDS; round++) {
+      const g = await fire(JOBS, CONCURRENCY, post('summarize'))
+      const d = await fire(JOBS, CONCURRENCY, direct)
+      if (Object.keys(g.statuses).some((s) => s !== '202')) console.log(`  round ${round}: gateway answers ${JSON.stringify(g.statuses)}`)
+      rows.push({ tps: JOBS / g.seconds, p50: percentile(g.ms, 50), p99: percentile(g.ms, 99), directTps: JOBS / d.seconds, directP50: percentile(d.ms, 50), directP99: percentile(d.ms, 99) })
+      console.log(
+        `  round ${round}: gateway ${(JOBS / g.seconds).toFixed(0)} jobs/s p50 ${percentile(g.ms, 50).toFixed(0)} ms p99 ${percentile(g.ms, 99).toFixed(0)} ms; direct SDK ${(JOBS / d.seconds).toFixed(0)} jobs/s p50 ${percentile(d.ms, 50).toFixed(0)} ms p99 ${percentile(d.ms, 99).toFixed(0)} ms`,
+      )
+    }
+    const m = (f: (r: (typeof rows)[number]) => number) => median(rows.map(f))
+    console.log(
+      `burst of ${JOBS} jobs at concurrency ${CONCURRENCY} (medians of ${ROUNDS}): gateway ${m((r) => r.tps).toFixed(0)} accepted/s, p50 ${m((r) => r.p50).toFixed(0)} ms, p99 ${m((r) => r.p99).toFixed(0)} ms; direct SDK ${m((r) => r.directTps).toFixed(0)}/s, p50 ${m((r) => r.directP50).toFixed(0)} ms; ratio ${(m((r) => r.tps) / m((r) => r.directTps)).toFixed(2)}`,
+    )
+
+    // Status polls: 64 jobs held in progress, then 64 completed ones.
+    const held = await fire(CONCURRENCY, CONCURRENCY, post('held'))
+    const heldIds = held.results.map((r) => (JSON.parse(r.text) as { id: string }).id)
+    const done = await fire(CONCURRENCY, CONCURRENCY, post('summarize'))
+    const doneIds = done.results.map((r) => (JSON.parse(r.text) as { id: string }).id)
+    for (const id of doneIds) for (;;) {
+      const r = await call(agent, `${gateway.url}/jobs/${id}?wait=30`, 'GET', {})
+      if ((JSON.parse(r.text) as { status: string }).status !== 'in_progress') break
+    }
+    let k = 0
+    const poll = (ids: string[]) => () => call(agent, `${gateway!.url}/jobs/${ids[k++ % ids.length]}`, 'GET', {})
+    await sustained(1, CONCURRENCY, poll(heldIds))
+    const inProgress = await sustained(POLL_SECONDS, CONCURRENCY, poll(heldIds))
+    await sustained(1, CONCURRENCY, poll(doneIds))
+    const completed = await sustained(POLL_SECONDS, CONCURRENCY, poll(doneIds))
+    console.log(`status polls at concurrency ${CONCURRENCY}: in progress ${inProgress.perSecond.toFixed(0)}/s, completed ${completed.perSecond.toFixed(0)}/s${inProgress.bad + completed.bad > 0 ? ` (${inProgress.bad + completed.bad} not 200)` : ''}`)
+  } finally {
+    if (gateway !== undefined) {
+      gateway.child.kill('SIGTERM')
+      await once(gateway.child, 'exit')
+    }
+    s3.destroy()
+    sm.destroy()
+    silent.closeAllConnections()
+    silent.close()
+    await stack.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+await main()
