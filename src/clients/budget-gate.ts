@@ -1,9 +1,9 @@
-import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream'
+import { finished, Transform, type Readable, type TransformCallback } from 'node:stream'
 import type { UploadBudget } from '../lib/upload-budget.js'
 
 /**
  * Lets an upload's bytes on to lib-storage only as far as the room it reserved in the global budget
- * (lib/upload-budget.ts) covers: at most that many bytes are between this gate and S3 at any time
+ * (lib/upload-budget.ts) covers, and SLACK_BYTES more: at most that many bytes are between this gate and S3 at any time
  * (lib-storage's part buffers, the parts being sent). Room is reserved a part at a time before the
  * part is filled — a whole part, or what is left of a body whose length is known when that is less —
  * and given back once S3 has taken the part (`partDone`). Without room the gate stops reading its
@@ -32,7 +32,8 @@ export class BudgetGate extends Transform {
     this.completed += bytes
     // Room no longer needed for the bytes still held goes back at once, for other uploads: whole
     // parts for what is buffered, and no more than what is left of a body of known length.
-    const buffered = this.admitted - this.completed
+    // The slack beyond the room held (at most SLACK_BYTES) needs no room of its own.
+    const buffered = Math.max(0, this.admitted - this.completed - SLACK_BYTES)
     const partSize = this.budget.partSizeBytes
     let needed = Math.ceil(buffered / partSize) * partSize
     if (this.expectedBytes !== undefined) needed = Math.min(needed, Math.max(0, this.expectedBytes - this.completed))
@@ -61,7 +62,9 @@ export class BudgetGate extends Transform {
     let rest = chunk
     while (rest.length > 0) {
       if (this.stop.signal.aborted) return
-      const room = this.held - (this.admitted - this.completed)
+      // lib-storage hands a part over only once it holds more than a part (one byte of the next):
+      // while room is held, SLACK_BYTES more may pass, or every upload would wait for ever on a full part.
+      const room = (this.held > 0 ? this.held + SLACK_BYTES : 0) - (this.admitted - this.completed)
       if (room > 0) {
         const piece = rest.subarray(0, room)
         this.admitted += piece.length
@@ -90,12 +93,18 @@ export class BudgetGate extends Transform {
 
   /** Everything goes back: the upload is over (done, failed or stopped). Safe to call twice. */
   giveBack(): void {
-    this.stop.abort()
+    this.stop.abort(GATE_CLOSED)
     this.wake?.()
     if (this.held > 0) this.budget.release(this.held)
     this.held = 0
   }
 }
+
+/** Bytes an upload holding room may pass beyond it (see admit): one stream chunk. */
+export const SLACK_BYTES = 64 * 1024
+
+/** The reason a gate's waits end with: one instance, not a DOMException built per upload. */
+const GATE_CLOSED = new Error('upload over')
 
 /**
  * `body` through a budget gate. An error of either ends both, and so does a body that closes before
@@ -103,6 +112,14 @@ export class BudgetGate extends Transform {
  */
 export function gated(body: Readable, budget: UploadBudget, maxParts: number, expectedBytes?: number): BudgetGate {
   const gate = new BudgetGate(budget, maxParts, expectedBytes)
-  pipeline(body, gate, () => undefined)
+  // finished() rather than pipeline(): the same error and premature-close handling, without an
+  // AbortController (and its DOMException) per upload.
+  finished(body, (err) => {
+    if (err) gate.destroy(err)
+  })
+  gate.on('error', (err) => {
+    if (!body.destroyed) body.destroy(err)
+  })
+  body.pipe(gate)
   return gate
 }

@@ -40,5 +40,11 @@ export function createFreshCache<K, V>(o: { ttlMs: number; max: number; clock?: 
     })
   }
 
-  return { get, forget: (key: K) => void values.delete(key) }
+  /** The value if it is fresh, without loading. */
+  function peek(key: K): V | undefined {
+    const hit = values.get(key)
+    return hit !== undefined && now() - hit.at < o.ttlMs ? hit.value : undefined
+  }
+
+  return { get, peek, forget: (key: K) => void values.delete(key) }
 }

@@ -35,6 +35,17 @@ export function preferredWait(prefer: string | undefined): number | undefined {
   return undefined
 }
 
+/** Views are built once per state and never changed: their JSON text is kept with them. */
+const texts = new WeakMap<JobView, string>()
+function jsonOf(view: JobView): string {
+  let text = texts.get(view)
+  if (text === undefined) {
+    text = JSON.stringify(view)
+    texts.set(view, text)
+  }
+  return text
+}
+
 /** One SSE event: the job's status as its id, so that a reconnecting client is not sent it twice. */
 const statusEvent = (view: JobView): string => `event: status\nid: ${view.status}\ndata: ${JSON.stringify(view)}\n\n`
 
@@ -43,7 +54,8 @@ const WAIT = `The status is derived from S3: the output object means \`completed
 otherwise \`in_progress\`; \`canceled\` after a DELETE while in progress. Every S3 call of one read shares
 \`aws.readBudgetMs\` (retries included): an S3 that does not answer in time gives 504 \`upstream_timeout\`, an
 unreachable or failing one 503, both with \`Retry-After\`. A failed or expired job carries \`error\` with a stable
-\`code\` and that code's fixed summary.
+\`code\` and that code's fixed summary. Polls of one job within a second share one read of S3 (so a poll may
+answer \`in_progress\` up to a second after the end), and a final status is answered from memory for 30 s.
 
 **Waiting instead of polling:** with \`?wait=N\` (or \`Prefer: wait=N\`, N ≤ 60) the answer is held while the job is
 \`in_progress\` and comes as soon as it ends, or after N seconds with the current state. However many clients
@@ -86,14 +98,21 @@ export function jobStatusRoutes(deps: JobStatusDeps) {
         },
       },
       async (request, reply) => {
-        const gone = clientGone(request, reply)
         // RFC 7240 §2: the answer depends on the Prefer header (how long it was held).
         void reply.header('vary', 'Prefer')
-        const job = await jobs.getJob(request.params.id, request.principal.tenant, gone)
-        if (job.status === 'canceled') removal.purgeIfSettled(job.id)
         const preferred = request.query.wait === undefined ? preferredWait(request.headers.prefer) : undefined
         if (preferred !== undefined) void reply.header('preference-applied', `wait=${preferred}`)
         const seconds = request.query.wait ?? preferred ?? 0
+        // The hot path of polling: a state memory has, answered without S3, a signal or serializing
+        // it again (a final state's text is kept with it).
+        const known = jobs.peekJob(request.params.id, request.principal.tenant)
+        if (known !== undefined && known.status !== 'canceled' && (seconds === 0 || isTerminal(known))) {
+          // A string is sent as it is (Fastify serializes objects only): the Job, already as JSON.
+          return reply.type('application/json; charset=utf-8').send(jsonOf(known) as unknown as JobView)
+        }
+        const gone = clientGone(request, reply)
+        const job = await jobs.getJob(request.params.id, request.principal.tenant, gone)
+        if (job.status === 'canceled') removal.purgeIfSettled(job.id)
         if (seconds === 0 || isTerminal(job)) return job
         const ended = await watch.wait(job, seconds * 1000, gone)
         if (ended === undefined) throw errors.jobNotFound()

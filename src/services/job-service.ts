@@ -355,6 +355,17 @@ export function createJobService(deps: JobServiceDeps) {
     }
   }
 
+  /**
+   * The job's view if memory has it (a final state, or a read of the last second), else undefined:
+   * no S3 call, no promise. Another tenant's job is a 404 here too.
+   */
+  function peekJob(id: string, tenant: string): JobView | undefined {
+    const known = terminal.get(id) ?? recent.peek(id)
+    if (known === undefined) return undefined
+    if (known.tenant !== tenant) throw errors.jobNotFound()
+    return known.view
+  }
+
   async function getJob(id: string, tenant: string, clientSignal?: AbortSignal): Promise<JobView> {
     const cached = terminal.get(id)
     if (cached !== undefined) {
@@ -430,6 +441,7 @@ export function createJobService(deps: JobServiceDeps) {
     startJob,
     jobExists,
     getJob,
+    peekJob,
     statusOf,
     headResult,
     openResult,
