@@ -136,6 +136,9 @@ async function main() {
       await s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: `bench-direct/jobs/${id}/job.json`, Body: JSON.stringify({ id }), ContentType: 'application/json' }))
       return { status: 202, ms: performance.now() - t0 }
     }
+    // BENCH_ONLY=uploads: the uploads scenario alone.
+    const only = process.env.BENCH_ONLY
+    if (only === undefined) {
     await fire(50, 8, post('summarize')) // warm up both paths
     await fire(50, 8, direct)
     // Status polls first, on a quiet stack (the bursts' jobs keep the model host busy for a while):
@@ -171,15 +174,26 @@ async function main() {
       `burst of ${JOBS} jobs at concurrency ${CONCURRENCY} (medians of ${ROUNDS}): gateway ${m((r) => r.tps).toFixed(0)} accepted/s, p50 ${m((r) => r.p50).toFixed(0)} ms, p99 ${m((r) => r.p99).toFixed(0)} ms; direct SDK ${m((r) => r.directTps).toFixed(0)}/s, p50 ${m((r) => r.directP50).toFixed(0)} ms; ratio ${(m((r) => r.tps) / m((r) => r.directTps)).toFixed(2)}`,
     )
 
+    }
 
     // 64 concurrent 16 MiB uploads: all must succeed, and the gateway's memory stays bounded.
     const pid = gateway.child.pid!
     await writeFile(`/proc/${pid}/clear_refs`, '5').catch(() => undefined)
     const blob = randomBytes(16 * 1024 * 1024)
+    // The gateway's own view while they run: JS heap and external (Buffer) memory, sampled.
+    let external = 0
+    let heap = 0
+    const sampler = setInterval(() => {
+      void call(agent, `${gateway!.url}/metrics`, 'GET', {}).then((r) => {
+        external = Math.max(external, Number(/^sagegate_nodejs_external_memory_bytes (\S+)/m.exec(r.text)?.[1] ?? 0))
+        heap = Math.max(heap, Number(/^sagegate_nodejs_heap_size_used_bytes (\S+)/m.exec(r.text)?.[1] ?? 0))
+      })
+    }, 250)
     const uploads = await fire(64, 64, () => call(agent, `${gateway!.url}/models/blob/jobs`, 'POST', { 'content-type': 'application/octet-stream', 'content-length': String(blob.length) }, blob))
+    clearInterval(sampler)
     const status = await readFile(`/proc/${pid}/status`, 'utf8')
     const peakMiB = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024
-    console.log(`64 concurrent 16 MiB uploads: ${uploads.seconds.toFixed(1)} s, answers ${JSON.stringify(uploads.statuses)}, gateway peak RSS ${peakMiB.toFixed(0)} MiB (${(peakMiB * 1.048576).toFixed(0)} MB)`)
+    console.log(`64 concurrent 16 MiB uploads: ${uploads.seconds.toFixed(1)} s, answers ${JSON.stringify(uploads.statuses)}, gateway peak RSS ${peakMiB.toFixed(0)} MiB (${(peakMiB * 1.048576).toFixed(0)} MB); sampled peaks: external (Buffer) memory ${(external / 1048576).toFixed(0)} MiB, JS heap ${(heap / 1048576).toFixed(0)} MiB`)
   } finally {
     if (gateway !== undefined) {
       gateway.child.kill('SIGTERM')
