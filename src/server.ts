@@ -93,6 +93,7 @@ async function main(): Promise<void> {
       credentials: stack.credentials,
       topicArns: stack.sns.topicArns,
       endpoint: `http://127.0.0.1:${port}/notifications/sns`,
+      exclusive: true,
     }).catch((err: unknown) => logger.warn({ err }, 'could not subscribe the gateway to the local SNS topics: job ends are found by polling only'))
     localJson = await writeLocalJson(config.local.dataDir, stack)
     logger.info({ s3: stack.s3.endpoint, sagemaker: stack.sagemaker.endpoint, localJson }, 'local stack running')

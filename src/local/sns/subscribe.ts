@@ -9,6 +9,22 @@ export interface SubscribeLocalTopicsOptions {
   /** The subscriber: http(s) URL of the gateway's `POST /notifications/sns`. */
   endpoint: string
   timeoutMs?: number
+  /**
+   * Remove the topics' other subscriptions first (npm start: one gateway per data dir, so a
+   * subscription of an earlier start on another port would only collect failed deliveries).
+   */
+  exclusive?: boolean
+}
+
+/** One signed SNS Query call; the answer's XML. */
+async function query(options: SubscribeLocalTopicsOptions, params: Record<string, string>): Promise<string> {
+  const body = new URLSearchParams({ ...params, Version: '2010-03-31' }).toString()
+  const url = `${options.url.replace(/\/+$/, '')}/`
+  const headers = signQueryPost({ url, body, region: options.region, service: 'sns', credentials: options.credentials })
+  const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) })
+  const text = await res.text()
+  if (!res.ok) throw new Error(`SNS ${params.Action} on ${params.TopicArn ?? params.SubscriptionArn} failed (${res.status}): ${/<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? text.slice(0, 200)}`)
+  return text
 }
 
 /**
@@ -21,12 +37,14 @@ export async function subscribeLocalTopics(options: SubscribeLocalTopicsOptions)
   const protocol = new URL(options.endpoint).protocol.replace(':', '')
   const arns: string[] = []
   for (const topicArn of options.topicArns) {
-    const body = new URLSearchParams({ Action: 'Subscribe', Version: '2010-03-31', TopicArn: topicArn, Protocol: protocol, Endpoint: options.endpoint }).toString()
-    const url = `${options.url.replace(/\/+$/, '')}/`
-    const headers = signQueryPost({ url, body, region: options.region, service: 'sns', credentials: options.credentials })
-    const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) })
-    const text = await res.text()
-    if (!res.ok) throw new Error(`SNS Subscribe to ${topicArn} failed (${res.status}): ${/<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? text.slice(0, 200)}`)
+    if (options.exclusive === true) {
+      const listed = await query(options, { Action: 'ListSubscriptionsByTopic', TopicArn: topicArn })
+      for (const m of listed.matchAll(/<member>.*?<SubscriptionArn>([^<]*)<\/SubscriptionArn>.*?<Endpoint>([^<]*)<\/Endpoint>.*?<\/member>/gs)) {
+        const [, arn = '', endpoint = ''] = m
+        if (endpoint !== options.endpoint && arn.startsWith('arn:')) await query(options, { Action: 'Unsubscribe', SubscriptionArn: arn })
+      }
+    }
+    const text = await query(options, { Action: 'Subscribe', TopicArn: topicArn, Protocol: protocol, Endpoint: options.endpoint })
     arns.push(/<SubscriptionArn>([^<]*)<\/SubscriptionArn>/.exec(text)?.[1] ?? '')
   }
   return arns

@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import { asyncEndpoint, CREDENTIALS, echoContainer, startStack } from '../runtime/helpers.js'
 import { localVerifier, snsQuery, topicArn, xmlValue } from './helpers.js'
 import { startReceiver } from './receiver.js'
+import { subscribeLocalTopics } from '../../../src/local/sns/subscribe.js'
 
 const SUCCESS = topicArn('ep-success')
 const ERROR = topicArn('ep-error')
@@ -70,4 +71,16 @@ t.test('refuses unsigned and badly signed calls, unknown topics and tokens', asy
   t.equal(badToken.status, 400)
   t.equal((await query({ Action: 'Subscribe', TopicArn: SUCCESS, Protocol: 'email', Endpoint: 'a@b.c' })).status, 400)
   t.equal((await query({ Action: 'CreateTopic', Name: 'x' })).status, 400)
+})
+
+t.test('subscribeLocalTopics with exclusive removes the topics\' other subscriptions (an earlier start on another port)', async (t) => {
+  const { url, receiver, query } = await setup(t)
+  const old = await query({ Action: 'Subscribe', TopicArn: SUCCESS, Protocol: 'http', Endpoint: receiver.url })
+  t.equal(old.status, 200)
+  const confirmation = await receiver.next((m) => m.body.Type === 'SubscriptionConfirmation')
+  await fetch(confirmation.body.SubscribeURL!)
+  const current = `${receiver.url}/current`
+  await subscribeLocalTopics({ url, region: 'us-east-1', credentials: CREDENTIALS, topicArns: [SUCCESS], endpoint: current, exclusive: true })
+  const listed = (await query({ Action: 'ListSubscriptionsByTopic', TopicArn: SUCCESS })).xml
+  t.same([...listed.matchAll(/<Endpoint>([^<]*)<\/Endpoint>/g)].map((m) => m[1]), [current], 'only the current endpoint is left')
 })
