@@ -17,6 +17,7 @@ import { describeError } from './lib/describe-error.js'
 import { REQUEST_ID_HEADER, requestIdFor } from './lib/request-id.js'
 import { createStallWatch } from './lib/stall-watch.js'
 import { createUploadBudget } from './lib/upload-budget.js'
+import { MEMORY_PER_BYTE } from './clients/budget-gate.js'
 import { errors } from './errors.js'
 import { createLogger } from './lib/logger.js'
 import { awsCallsOf, createMetrics, jobEventsOf, webhookEventsOf, type Metrics } from './metrics.js'
@@ -165,7 +166,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     closers.push(() => metadata.destroy(), () => uploads.destroy())
     store = createS3ObjectStore({
       budget: createUploadBudget({
-        maxBufferedBytes: config.upload.maxBufferedBytes,
+        // At least one part's charge (MEMORY_PER_BYTE), or no upload could ever start.
+        maxBufferedBytes: Math.max(config.upload.maxBufferedBytes, config.upload.partSizeBytes * MEMORY_PER_BYTE),
         partSizeBytes: config.upload.partSizeBytes,
         onChange: (heldBytes, waiting) => {
           metrics.uploadBufferBytes.set(heldBytes)

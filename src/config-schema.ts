@@ -136,9 +136,11 @@ const uploadSchema = z.strictObject({
   partSizeBytes: partSizeBytes.default(8 * MiB),
   queueSize: queueSize.default(4),
   /**
-   * The part buffers of all streamed uploads together (POST /models/{name}/jobs), in whole parts:
-   * past it an upload waits for a buffer, its client held back by TCP, instead of allocating one.
-   * The default, 16 parts of 8 MiB, suits an instance with 1 GiB of memory. At least one part.
+   * The memory the part buffers of all streamed uploads together (POST /models/{name}/jobs) may take:
+   * past it an upload waits for room, its client held back by TCP, instead of allocating. A part of
+   * room costs two parts of memory (lib-storage keeps the part just sent until the next is
+   * assembled), so the default, 128 MiB, lets 8 uploads of 8 MiB parts fill a part at once; it suits
+   * an instance with 1 GiB of memory. At least two parts are used.
    */
   maxBufferedBytes: z.number().int().min(5 * MiB).max(64 * GiB).default(128 * MiB),
   /** A request body with no byte from the client for this long is ended (408). */

@@ -22,8 +22,8 @@ export class ByteLimiter extends ByteCounter {
     private readonly maxBytes: number,
     private readonly onLimit: () => Error,
   ) {
-    // Large buffers: fewer, bigger hand-offs between the socket and the S3 multipart parts.
-    super({ highWaterMark: 1024 * 1024 })
+    // One socket read or so: an upload waiting for room in the upload budget holds no more than this here.
+    super({ highWaterMark: 64 * 1024 })
   }
 
   override _transform(chunk: Buffer, enc: BufferEncoding, callback: TransformCallback): void {

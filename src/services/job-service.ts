@@ -116,7 +116,7 @@ export function createJobService(deps: JobServiceDeps) {
     forget: (id: string) => terminalCache.delete(id),
   }
   const finishedSeen = new Lru<string, true>(TERMINAL_CACHE_SIZE)
-  const recent = createFreshCache<string, { tenant: string; view: JobView } | undefined>({ ttlMs: STATUS_FRESH_MS, max: TERMINAL_CACHE_SIZE, ...(deps.clock ? { clock: deps.clock } : {}) })
+  const recent = createFreshCache<string, { tenant: string; view: JobView }>({ ttlMs: STATUS_FRESH_MS, max: TERMINAL_CACHE_SIZE, ...(deps.clock ? { clock: deps.clock } : {}) })
   // Records of jobs being watched (statusOf): written once, so a watcher's checks need only the two
   // HEADs of the outcome. Only a cancel rewrites a record: read again before an end is reported.
   const records = new Lru<string, JobRecord>(TERMINAL_CACHE_SIZE)
@@ -380,14 +380,17 @@ export function createJobService(deps: JobServiceDeps) {
         const d = deadline(deps.readBudgetMs)
         try {
           const record = await findRecord(id, d.signal)
-          return record === undefined ? undefined : { tenant: tenantOf(record), view: await outcomeOf(record, d.signal) }
+          // Thrown, not kept: a job whose record is not there yet (a resumable upload about to
+          // start it) must be found by the next poll.
+          if (record === undefined) throw errors.jobNotFound()
+          return { tenant: tenantOf(record), view: await outcomeOf(record, d.signal) }
         } finally {
           d.clear()
         }
       },
       clientSignal,
     )
-    if (found === undefined || found.tenant !== tenant) throw errors.jobNotFound()
+    if (found.tenant !== tenant) throw errors.jobNotFound()
     return found.view
   }
 

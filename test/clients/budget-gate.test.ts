@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import t from 'tap'
-import { gated } from '../../src/clients/budget-gate.js'
+import { gated, MEMORY_PER_BYTE } from '../../src/clients/budget-gate.js'
 import { createUploadBudget } from '../../src/lib/upload-budget.js'
 
 const PART = 256 * 1024
@@ -42,9 +42,9 @@ async function drive(uploads: number, bytesEach: number, totalParts: number, ann
 }
 
 t.test('many uploads share a budget smaller than their needs, and all complete', async (t) => {
-  const { done, peakHeld, budget } = await drive(8, 5 * PART + 123, 2)
+  const { done, peakHeld, budget } = await drive(8, 5 * PART + 123, 2 * MEMORY_PER_BYTE)
   t.same(done, Array(8).fill(5 * PART + 123), 'every byte went through')
-  t.ok(peakHeld <= 2 * PART, `at most the budget's 2 parts reserved at once (${peakHeld} bytes)`)
+  t.ok(peakHeld <= 2 * PART * MEMORY_PER_BYTE, `at most the budget charged at once (${peakHeld} bytes)`)
   t.equal(budget.heldBytes, 0, 'all given back')
 })
 
@@ -52,12 +52,12 @@ t.test('bodies of known length smaller than a part reserve only their size', asy
   // Ten 1,000-byte bodies fit a one-part budget together, and hold no more than their bytes.
   const { done, peakHeld, budget } = await drive(10, 1000, 1, true)
   t.same(done, Array(10).fill(1000))
-  t.ok(peakHeld <= 10_000, `held at most their own bytes (${peakHeld})`)
+  t.ok(peakHeld <= 10_000 * MEMORY_PER_BYTE, `charged at most for their own bytes (${peakHeld})`)
   t.equal(budget.heldBytes, 0)
 })
 
 t.test('a body of known length reserves no more than is left of it', async (t) => {
   const { done, peakHeld } = await drive(1, 2 * PART + 10, 4, true)
   t.same(done, [2 * PART + 10])
-  t.ok(peakHeld <= 2 * PART + 10, `${peakHeld}`)
+  t.ok(peakHeld <= (2 * PART + 10) * MEMORY_PER_BYTE, `${peakHeld}`)
 })
