@@ -218,10 +218,11 @@ const idempotencySchema = z.strictObject({
 
 const waitsSchema = z.strictObject({
   /**
-   * A job someone waits on (long-poll, SSE) or that has a pending webhook is checked on S3 (a HEAD of
-   * its output and of its failure location) first after this, then at doubling intervals up to
-   * maxPollIntervalMs. One watcher per job, however many clients wait on it; an SNS notification
-   * wakes it at once.
+   * A job someone waits on (long-poll, SSE) is checked on S3 (a HEAD of its output and of its
+   * failure location) first after this, then at doubling intervals up to maxPollIntervalMs. One
+   * watcher per job, however many clients wait on it; an SNS notification wakes it at once. (A job
+   * with a pending webhook and nobody waiting is looked at by the webhook sweep: from
+   * webhooks.sweepIntervalMs, doubling up to maxPollIntervalMs.)
    */
   minPollIntervalMs: ms(50).default(500),
   /** Default: 5 s, or 30 s when SNS notifications (notifications.topicArns) tell the gateway of ends at once. */

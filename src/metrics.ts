@@ -31,7 +31,7 @@ export function createMetrics() {
     text: () => Registry.merge([processes, registry]).metrics(),
     uploadBufferBytes: new Gauge({
       name: 'sagegate_upload_buffer_bytes',
-      help: 'Room for part buffers reserved by streamed uploads now (a part, or a smaller body, at a time; at most upload.maxBufferedBytes).',
+      help: 'Memory charged now to the part buffers of streamed uploads: twice the room they reserve (a part, or a smaller body, at a time), at most upload.maxBufferedBytes.',
       registers: [registry],
     }),
     uploadsWaitingForBuffer: new Gauge({
