@@ -4,7 +4,13 @@ import { openUpload } from '../helpers/upload-client.js'
 import { MiB, startFaultStack } from './helpers.js'
 
 t.test('past maxConcurrentUploads a new upload gets 503 too_many_uploads before any byte is read', async (t) => {
-  const it = await startFaultStack(t, (c) => ({ ...c, limits: { ...c.limits, maxConcurrentUploads: 1 } }))
+  // Nothing here is about deadlines: the default ones, so that a loaded machine cannot turn an
+  // upload into a 504 (the fault stack's 500 ms attempts are for the stall tests).
+  const it = await startFaultStack(t, (c) => ({
+    ...c,
+    aws: { ...c.aws, s3AttemptTimeoutMs: 4_000, s3StallTimeoutMs: 4_000, readBudgetMs: 12_000, sageMakerAttemptTimeoutMs: 5_000 },
+    limits: { ...c.limits, maxConcurrentUploads: 1 },
+  }))
   const first = openUpload(`${it.baseUrl}/models/summarize/jobs`, { 'content-type': 'text/plain' })
   await first.write(1 * MiB)
   // Wait until the first one holds the only place.
