@@ -160,7 +160,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   }
   let store = overrides.store
   if (store === undefined) {
-    const metadata = createS3Client({ ...s3, attemptTimeoutMs: aws.s3AttemptTimeoutMs, maxSockets: aws.s3MaxSockets })
+    // Its request bodies are small JSON documents and empty markers: no CRC32 computed for them.
+    const metadata = createS3Client({ ...s3, attemptTimeoutMs: aws.s3AttemptTimeoutMs, maxSockets: aws.s3MaxSockets, requestChecksums: 'when-required' })
     // Upload parts take as long as their bytes take: no time-to-headers deadline, a stall deadline instead.
     const uploads = createS3Client({ ...s3, stallTimeoutMs: aws.s3StallTimeoutMs, maxSockets: aws.s3UploadMaxSockets })
     closers.push(() => metadata.destroy(), () => uploads.destroy())

@@ -28,6 +28,13 @@ export interface AwsClientOptions {
   /** Attempts per call, the first included (the SDK's standard retry mode). Default 3. */
   maxAttempts?: number
   maxSockets?: number
+  /**
+   * `when-required`: no CRC32 computed for request bodies unless the operation requires one (the
+   * SDK's default computes one whenever the operation supports it), for clients whose request bodies
+   * are small JSON documents (job records, webhook deliveries) or written by the local stack itself;
+   * responses are checked as by default. Default: the SDK's.
+   */
+  requestChecksums?: 'when-required'
   /** Told of every call and attempt (Prometheus, see metrics.ts awsCallsOf). */
   onCall?: AwsCallObserver
 }
@@ -98,7 +105,12 @@ const common = (o: AwsClientOptions) => ({
 })
 
 /** The S3 client configuration createS3Client uses, for libraries that build their own client (@tus/s3-store). */
-export const s3ClientConfig = (o: AwsClientOptions): S3ClientConfig => ({ ...common(o), forcePathStyle: o.forcePathStyle ?? false, requestHandler: handler(o) })
+export const s3ClientConfig = (o: AwsClientOptions): S3ClientConfig => ({
+  ...common(o),
+  forcePathStyle: o.forcePathStyle ?? false,
+  requestHandler: handler(o),
+  ...(o.requestChecksums === 'when-required' ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const } : {}),
+})
 
 export function createS3Client(o: AwsClientOptions): S3Client {
   const client = new S3Client(s3ClientConfig(o))

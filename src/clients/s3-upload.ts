@@ -80,8 +80,11 @@ class StoppedByStorage extends Error {
  *   never called: failing the body stops every part loop, waits for the parts in flight, then aborts
  *   the multipart upload (leavePartsOnError: false). And no ContentLength: lib-storage hangs when given
  *   one with a stream.
+ * A body whose announced length (opts.expectedBytes) fits one part does not go through lib-storage
+ * at all: see putWhole.
  */
 export async function streamToS3(deps: StreamingUploadDeps, loc: S3Location, body: Readable, opts: StreamUploadOptions): Promise<void> {
+  if (opts.expectedBytes !== undefined && opts.expectedBytes <= deps.partSizeBytes) return putWhole(deps, loc, body, opts, opts.expectedBytes)
   let bodyError: Error | undefined
   let storageError: unknown
   body.once('error', (err) => {
@@ -140,5 +143,34 @@ export async function streamToS3(deps: StreamingUploadDeps, loc: S3Location, bod
     // The body failed after its last byte was taken (a single PutObject completed): remove it.
     await deps.discard(loc)
     throw bodyError
+  }
+}
+
+/**
+ * A body whose announced length fits one part: read whole (through the budget gate, which reserves
+ * its size), then sent as one PutObject — what lib-storage would do for it, without its part
+ * machinery. Nothing is written before the last byte, so a body that fails (too large, the client
+ * left) leaves nothing behind; a PutObject that fails may still be carried out once S3 answers
+ * again, so the key is swept as after a failed multipart upload.
+ */
+async function putWhole(deps: StreamingUploadDeps, loc: S3Location, body: Readable, opts: StreamUploadOptions, expectedBytes: number): Promise<void> {
+  const gate = deps.budget !== undefined ? gated(body, deps.budget, 1, expectedBytes) : undefined
+  try {
+    const chunks: Buffer[] = []
+    let size = 0
+    for await (const chunk of (gate ?? body) as AsyncIterable<Buffer>) {
+      size += chunk.length
+      // An HTTP/1.1 body cannot outgrow its Content-Length; a caller's wrong figure must not grow the buffer.
+      if (size > expectedBytes) throw new Error(`the body is longer than the ${expectedBytes} bytes announced`)
+      chunks.push(chunk)
+    }
+    try {
+      await deps.client.send(new PutObjectCommand({ Bucket: loc.bucket, Key: loc.key, Body: Buffer.concat(chunks, size), ContentType: opts.contentType, Metadata: opts.metadata }))
+    } catch (err) {
+      deps.cleanup.defer(sweep(deps.client, loc), SWEEP_DELAY_MS)
+      throw translateS3Error(err)
+    }
+  } finally {
+    gate?.giveBack()
   }
 }

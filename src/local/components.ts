@@ -51,7 +51,8 @@ export async function startComponent(spec: ComponentSpec, logger: Logger, clock?
     }
     case 'runtime': {
       const { s3Url, ...rest } = spec.options
-      const s3 = createS3Client({ region: rest.region, endpoint: s3Url, credentials: rest.credentials, forcePathStyle: true })
+      // Its reads and writes are the async inputs and outputs, between processes of this machine.
+      const s3 = createS3Client({ region: rest.region, endpoint: s3Url, credentials: rest.credentials, forcePathStyle: true, requestChecksums: 'when-required' })
       const runtime = await startLocalRuntime({ ...rest, credentials: [rest.credentials], s3, logger, ...(clock ? { clock } : {}) })
       return {
         info: { url: runtime.url },

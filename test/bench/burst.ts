@@ -26,6 +26,7 @@ import pino from 'pino'
 import { createS3Client, createSageMakerRuntimeClient } from '../../src/clients/aws.js'
 import { LOCAL_BUCKET, localEndpoints } from '../../src/local/defaults.js'
 import { startLocalStack } from '../../src/local/stack.js'
+import { cpuSnapshot, cpuSpent, formatCpu } from './cpu-accounting.js'
 import { localStackEnv, startGatewayProcess } from './gateway-process.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -136,9 +137,9 @@ async function main() {
       await s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: `bench-direct/jobs/${id}/job.json`, Body: JSON.stringify({ id }), ContentType: 'application/json' }))
       return { status: 202, ms: performance.now() - t0 }
     }
-    // BENCH_ONLY=uploads: the uploads scenario alone.
+    // BENCH_ONLY=uploads: the uploads scenario alone; BENCH_ONLY=burst: polls and burst without it.
     const only = process.env.BENCH_ONLY
-    if (only === undefined) {
+    if (only !== 'uploads') {
     await fire(50, 8, post('summarize')) // warm up both paths
     await fire(50, 8, direct)
     // Status polls first, on a quiet stack (the bursts' jobs keep the model host busy for a while):
@@ -159,9 +160,16 @@ async function main() {
     const completed = await sustained(POLL_SECONDS, CONCURRENCY, poll(doneIds))
     console.log(`status polls at concurrency ${CONCURRENCY}: in progress ${inProgress.perSecond.toFixed(0)}/s, completed ${completed.perSecond.toFixed(0)}/s${inProgress.bad + completed.bad > 0 ? ` (${inProgress.bad + completed.bad} not 200)` : ''}`)
     const rows: Array<{ tps: number; p50: number; p99: number; directTps: number; directP50: number; directP99: number }> = []
+    const roles = new Map<number, string>([[gateway.child.pid!, 'gateway'], [process.pid, 'load generator'], ...stack.processes().map((p) => [p.pid, `local ${p.role}`] as [number, string])])
+    const label = (pid: number) => roles.get(pid)
     for (let round = 1; round <= ROUNDS; round++) {
+      const c0 = cpuSnapshot()
       const g = await fire(JOBS, CONCURRENCY, post('summarize'))
+      const c1 = cpuSnapshot()
       const d = await fire(JOBS, CONCURRENCY, direct)
+      const c2 = cpuSnapshot()
+      console.log(`  round ${round} CPU, gateway burst (${g.seconds.toFixed(1)} s): ${formatCpu(cpuSpent(c0, c1, label), g.seconds)}`)
+      console.log(`  round ${round} CPU, direct burst (${d.seconds.toFixed(1)} s): ${formatCpu(cpuSpent(c1, c2, label), d.seconds)}`)
       const refused = g.results.find((r) => r.status !== 202)
       if (refused !== undefined) console.log(`  round ${round}: gateway answers ${JSON.stringify(g.statuses)}, e.g. ${refused.text.slice(0, 300)}`)
       rows.push({ tps: JOBS / g.seconds, p50: percentile(g.ms, 50), p99: percentile(g.ms, 99), directTps: JOBS / d.seconds, directP50: percentile(d.ms, 50), directP99: percentile(d.ms, 99) })
@@ -175,6 +183,7 @@ async function main() {
     )
 
     }
+    if (only === 'burst') return
 
     // 64 concurrent 16 MiB uploads: all must succeed, and the gateway's memory stays bounded.
     const pid = gateway.child.pid!
