@@ -1,12 +1,13 @@
-// Receiving an object or part body: decode aws-chunked framing, hash, verify and write to a file.
-// Everything streams; verification failures are raised after the last byte, and the caller deletes
-// the file (nothing is visible until the store commits it).
+// Receiving an object or part body: decode aws-chunked framing, hash, verify, and either stream it to a
+// file (ingestBody) or, for a body whose declared length is at most SMALL_BODY_BYTES, collect it in
+// memory (ingestBodyToMemory). Both run the same digests and checks, and raise verification failures
+// after the last byte; nothing is visible until the store commits it.
 import { createHash, type Hash } from 'node:crypto'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { unlink } from 'node:fs/promises'
 import { once } from 'node:events'
 import type { IncomingMessage } from 'node:http'
-import { Transform, type TransformCallback } from 'node:stream'
+import { Transform, Writable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { SigV4Context } from '../sigv4.js'
 import { AwsChunkedDecoder } from './aws-chunked.js'
@@ -24,6 +25,14 @@ import { badDigest, incompleteBody, invalidArgument, invalidRequest, S3Error } f
 // S3 limits: a single PUT or a part is at most 5 GiB.
 export const MAX_UPLOAD_BYTES = 5 * 1024 ** 3
 const FILE_HIGH_WATER_MARK = 1 << 20
+/**
+ * Bodies declared at most this long are received into memory and written with synchronous fs calls at
+ * commit; reads of at most this many bytes are synchronous too (object-handlers.ts). Streaming through a
+ * file can already hold up to FILE_HIGH_WATER_MARK (1 MiB) per request, so this never holds more memory.
+ * Up to this size the synchronous calls cost less CPU than the libuv threadpool round trips of
+ * fs/promises or streams, while blocking the event loop for at most a few hundred microseconds per call.
+ */
+export const SMALL_BODY_BYTES = 256 * 1024
 
 export interface IngestSpec {
   /** Exact number of (decoded) body bytes. */
@@ -161,6 +170,43 @@ export async function ingestBody(req: IncomingMessage, filePath: string, spec: I
   }
 }
 
+/**
+ * Collects the request body in memory, verifying everything `spec` asks for, with the same checks and
+ * errors as ingestBody. The memory held is at most `spec.lengthBytes` (a byte beyond it is refused), so
+ * callers use it only for a declared length of at most SMALL_BODY_BYTES.
+ */
+export async function ingestBodyToMemory(req: IncomingMessage, spec: IngestSpec): Promise<{ body: Buffer; received: IngestResult }> {
+  const digests = new BodyDigests(spec)
+  const chunks: Buffer[] = []
+  let decoder: AwsChunkedDecoder | undefined
+  if (spec.chunked) {
+    decoder = new AwsChunkedDecoder({
+      ...(spec.chunked.signing ? { signing: spec.chunked.signing } : {}),
+      signedTrailer: spec.chunked.signedTrailer,
+    })
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        try {
+          digests.update(chunk)
+        } catch (err) {
+          cb(err as Error)
+          return
+        }
+        chunks.push(chunk)
+        cb()
+      },
+    })
+    await pipeline(bodyOf(req), decoder, sink)
+  } else {
+    for await (const chunk of bodyOf(req)) {
+      digests.update(chunk)
+      chunks.push(chunk)
+    }
+  }
+  const received = verify(digests, decoder, spec)
+  return { body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, digests.bytes), received }
+}
+
 async function receive(req: IncomingMessage, out: WriteStream, spec: IngestSpec): Promise<IngestResult> {
   const hasher = new HashingCounter(spec)
   let decoder: AwsChunkedDecoder | undefined
@@ -173,18 +219,22 @@ async function receive(req: IncomingMessage, out: WriteStream, spec: IngestSpec)
   } else {
     await pipeline(bodyOf(req), hasher, out)
   }
+  return verify(hasher.digests, decoder, spec)
+}
 
-  if (hasher.bytes !== spec.lengthBytes) throw incompleteBody()
-  const md5 = hasher.md5.digest()
+/** The checks made once the whole body was received, in this order (the first failure is the error). */
+function verify(digests: BodyDigests, decoder: AwsChunkedDecoder | undefined, spec: IngestSpec): IngestResult {
+  if (digests.bytes !== spec.lengthBytes) throw incompleteBody()
+  const md5 = digests.md5.digest()
   if (spec.md5 && !md5.equals(spec.md5)) {
     throw new S3Error(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.')
   }
-  if (spec.sha256Hex !== undefined && hasher.sha256?.digest('hex') !== spec.sha256Hex) {
+  if (spec.sha256Hex !== undefined && digests.sha256?.digest('hex') !== spec.sha256Hex) {
     throw new S3Error(400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.")
   }
-  const result: IngestResult = { sizeBytes: hasher.bytes, md5Hex: md5.toString('hex') }
-  if (spec.checksum && hasher.checksum) {
-    const value = hasher.checksum.digest().toString('base64')
+  const result: IngestResult = { sizeBytes: digests.bytes, md5Hex: md5.toString('hex') }
+  if (spec.checksum && digests.checksum) {
+    const value = digests.checksum.digest().toString('base64')
     const expected = spec.checksum.fromTrailer ? decoder?.trailers.get(spec.chunked?.trailer ?? '') : spec.checksum.expectedBase64
     if (spec.checksum.fromTrailer && expected === undefined) {
       throw invalidRequest(`The ${spec.checksum.algorithm} trailer declared in x-amz-trailer was not sent.`)
@@ -208,7 +258,7 @@ export function bodyOf(req: IncomingMessage): AsyncIterable<Buffer> {
 }
 
 /** One pass over the data for every digest S3 needs; also refuses bytes beyond the declared length. */
-class HashingCounter extends Transform {
+class BodyDigests {
   bytes = 0
   readonly md5: Hash = createHash('md5')
   readonly sha256: Hash | undefined
@@ -216,21 +266,37 @@ class HashingCounter extends Transform {
   private readonly limit: number
 
   constructor(spec: IngestSpec) {
-    super({ readableHighWaterMark: FILE_HIGH_WATER_MARK, writableHighWaterMark: FILE_HIGH_WATER_MARK })
     this.limit = spec.lengthBytes
     this.sha256 = spec.sha256Hex !== undefined ? createHash('sha256') : undefined
     this.checksum = spec.checksum ? createChecksum(spec.checksum.algorithm) : undefined
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+  /** Throws (before hashing the chunk) when the body grows beyond the declared length. */
+  update(chunk: Buffer): void {
     this.bytes += chunk.length
-    if (this.bytes > this.limit) {
-      cb(invalidRequest('The body is longer than the declared x-amz-decoded-content-length.'))
-      return
-    }
+    if (this.bytes > this.limit) throw invalidRequest('The body is longer than the declared x-amz-decoded-content-length.')
     this.md5.update(chunk)
     this.sha256?.update(chunk)
     this.checksum?.update(chunk)
+  }
+}
+
+/** BodyDigests as a pass-through stage of a pipeline. */
+class HashingCounter extends Transform {
+  readonly digests: BodyDigests
+
+  constructor(spec: IngestSpec) {
+    super({ readableHighWaterMark: FILE_HIGH_WATER_MARK, writableHighWaterMark: FILE_HIGH_WATER_MARK })
+    this.digests = new BodyDigests(spec)
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    try {
+      this.digests.update(chunk)
+    } catch (err) {
+      cb(err as Error)
+      return
+    }
     cb(null, chunk)
   }
 }

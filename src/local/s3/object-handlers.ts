@@ -21,9 +21,9 @@ import {
   continueBody,
   type S3Context,
 } from './http-util.js'
-import { ingestBody, parseIngestSpec, type IngestResult, type IngestSpec } from './ingest.js'
-import { readSegments } from './object-reader.js'
-import type { Bucket, ObjectMeta, StoredObject } from './store.js'
+import { ingestBody, ingestBodyToMemory, parseIngestSpec, SMALL_BODY_BYTES, type IngestResult, type IngestSpec } from './ingest.js'
+import { readSegments, readSegmentsSync } from './object-reader.js'
+import type { Bucket, ObjectMeta, PutSource, StoredObject } from './store.js'
 import { el, S3_XMLNS } from './xml.js'
 
 /** Conditional writes (PutObject / CompleteMultipartUpload): If-None-Match: * and If-Match. */
@@ -63,12 +63,26 @@ export async function putObject(ctx: S3Context): Promise<void> {
   const condition = writeCondition(ctx.req.headers)
   // Refuse early (before 100-continue) when the condition already fails; it is checked again at commit.
   condition?.(bucket.objects.get(key)?.meta)
-  const { tmpPath, received } = await receiveToTmp(ctx, spec)
+  // A small body is received into memory and written at commit; a larger one streams to a temp file.
+  let received: IngestResult
+  let source: PutSource
+  let tmpPath: string | undefined
+  if (spec.lengthBytes <= SMALL_BODY_BYTES) {
+    continueBody(ctx)
+    const got = await ingestBodyToMemory(ctx.req, spec)
+    received = got.received
+    source = { data: got.body, sizeBytes: received.sizeBytes }
+  } else {
+    const got = await receiveToTmp(ctx, spec)
+    tmpPath = got.tmpPath
+    received = got.received
+    source = { path: tmpPath, sizeBytes: received.sizeBytes }
+  }
   try {
     await ctx.store.putObject(bucket, {
       key,
       mode: 'rename',
-      sources: [{ path: tmpPath, sizeBytes: received.sizeBytes }],
+      sources: [source],
       meta: {
         ...rep,
         sizeBytes: received.sizeBytes,
@@ -78,7 +92,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
       ...(condition ? { condition } : {}),
     })
   } catch (err) {
-    await ctx.store.removeFile(tmpPath)
+    if (tmpPath !== undefined) await ctx.store.removeFile(tmpPath)
     throw err
   }
   sendEmpty(ctx, 200, { etag: `"${received.md5Hex}"`, ...checksumResponseHeaders(received.checksum) })
@@ -139,15 +153,35 @@ export async function getObject(ctx: S3Context, headOnly: boolean): Promise<void
     sendEmpty(ctx, partial ? 206 : 200, headers)
     return
   }
+  if (length <= SMALL_BODY_BYTES) {
+    // Read synchronously before the head is sent: a read failure is still an S3 error document.
+    const body = readObjectSync(ctx, bucket, obj, start, end)
+    ctx.res.writeHead(partial ? 206 : 200, { ...baseHeaders(ctx), ...headers })
+    ctx.res.end(body)
+    return
+  }
   ctx.res.writeHead(partial ? 206 : 200, { ...baseHeaders(ctx), ...headers })
   await streamObject(ctx, bucket, obj, start, end)
+}
+
+function segmentFiles(ctx: S3Context, bucket: Bucket, obj: StoredObject): { path: string; sizeBytes: number }[] {
+  return obj.meta.segments.map((s) => ({ path: ctx.store.dataPath(bucket, s.file), sizeBytes: s.sizeBytes }))
+}
+
+/** No await between the lookup of `obj` and this read, so its files cannot have been removed meanwhile. */
+function readObjectSync(ctx: S3Context, bucket: Bucket, obj: StoredObject, start: number, end: number): Buffer {
+  ctx.store.acquire(obj)
+  try {
+    return readSegmentsSync(segmentFiles(ctx, bucket, obj), start, end)
+  } finally {
+    ctx.store.release(obj, bucket)
+  }
 }
 
 async function streamObject(ctx: S3Context, bucket: Bucket, obj: StoredObject, start: number, end: number): Promise<void> {
   ctx.store.acquire(obj)
   try {
-    const files = obj.meta.segments.map((s) => ({ path: ctx.store.dataPath(bucket, s.file), sizeBytes: s.sizeBytes }))
-    await pipeline(readSegments(files, start, end), ctx.res)
+    await pipeline(readSegments(segmentFiles(ctx, bucket, obj), start, end), ctx.res)
   } finally {
     ctx.store.release(obj, bucket)
   }

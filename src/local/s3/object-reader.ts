@@ -1,6 +1,7 @@
 // Reads a byte range of an object that is stored as an ordered list of files (one for a simple PUT,
-// one per part for a multipart object), streaming file after file.
-import { createReadStream } from 'node:fs'
+// one per part for a multipart object): streaming file after file (readSegments), or, for a small range,
+// into one buffer with synchronous reads (readSegmentsSync).
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs'
 
 export interface SegmentFile {
   path: string
@@ -27,4 +28,34 @@ export function readSegments(files: SegmentFile[], start: number, endInclusive: 
       for await (const chunk of stream) yield chunk as Buffer
     }
   }
+}
+
+/** The bytes [start, endInclusive] across the files, read synchronously into one buffer (for small ranges). */
+export function readSegmentsSync(files: SegmentFile[], start: number, endInclusive: number): Buffer {
+  const out = Buffer.allocUnsafe(Math.max(0, endInclusive - start + 1))
+  let filled = 0
+  let offset = 0
+  for (const f of files) {
+    const fileStart = offset
+    const fileEnd = offset + f.sizeBytes - 1
+    offset += f.sizeBytes
+    if (f.sizeBytes === 0 || fileEnd < start) continue
+    if (fileStart > endInclusive) break
+    let position = Math.max(start, fileStart) - fileStart
+    let remaining = Math.min(endInclusive, fileEnd) - fileStart - position + 1
+    const fd = openSync(f.path, 'r')
+    try {
+      while (remaining > 0) {
+        const n = readSync(fd, out, filled, remaining, position)
+        // A data file shorter than its recorded size: never send the unfilled (uninitialised) rest.
+        if (n === 0) throw new Error(`local-s3: data file ${f.path} is shorter than its recorded ${f.sizeBytes} bytes`)
+        filled += n
+        position += n
+        remaining -= n
+      }
+    } finally {
+      closeSync(fd)
+    }
+  }
+  return out
 }

@@ -5,15 +5,23 @@
 //   buckets/<bucket>/data/<uuid>               immutable data files (a single PUT, or the parts of a multipart object)
 //   buckets/<bucket>/uploads/<uploadId>/...    multipart uploads in progress (see uploads.ts)
 // Keys never appear in file names, so any key of up to 1024 bytes is safe. An object becomes visible only
-// when its metadata file is renamed into place, so readers never see partial data; a multipart object
-// keeps its part files as its data, so completing an upload costs no copy.
+// when its metadata file is renamed into place (JSON is written to tmp/ and renamed, synchronously), so
+// readers never see partial data. A large body is received into tmp/ and renamed into data/; a small one
+// (ingest.ts SMALL_BODY_BYTES) is received in memory and written synchronously straight under its data/
+// name, which nothing references until the metadata rename: a crash before that rename leaves a data file
+// no metadata names, and opening the store removes it. A multipart object keeps its part files as its
+// data, so completing an upload costs no copy. JSON files, small data files (writes and removals) and
+// reads of at most SMALL_BODY_BYTES (object-handlers.ts) use synchronous fs calls: at these sizes the
+// libuv threadpool round trip costs more CPU than the syscall itself.
 import type { CorsRule } from './cors.js'
 import { createHash, randomUUID } from 'node:crypto'
-import { copyFile, link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises'
+import { renameSync, unlinkSync, writeFileSync } from 'node:fs'
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { ChecksumAlgorithm } from './checksums.js'
 import { noSuchBucket } from './errors.js'
+import { SMALL_BODY_BYTES } from './ingest.js'
 import { KeyedMutex } from './keyed-mutex.js'
 import { loadUploads, type Upload } from './uploads.js'
 
@@ -63,11 +71,17 @@ export interface Bucket {
   cors?: CorsRule[]
 }
 
+/** A data file to take over (see PutObjectInput.mode), or bytes to write into a new data file. */
+export type PutSource = { path: string; sizeBytes: number } | { data: Buffer; sizeBytes: number }
+
 export interface PutObjectInput {
   key: string
   meta: Omit<ObjectMeta, 'key' | 'segments' | 'lastModifiedMs'>
-  sources: { path: string; sizeBytes: number }[]
-  /** rename: take ownership of the files; link: share immutable files of another object (copy). */
+  sources: PutSource[]
+  /**
+   * For sources with a path: rename takes ownership of the files; link shares immutable files of another
+   * object (copy). Sources with data are written (synchronously) to a new data file either way.
+   */
   mode: 'rename' | 'link'
   /** Throws to refuse the write, given the object currently stored (conditional writes). */
   condition?: (current: ObjectMeta | undefined) => void
@@ -119,16 +133,34 @@ export class ObjectStore {
     })
   }
 
-  async writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  /** Synchronous: removes the file (a missing file is fine), logging other failures. */
+  removeFileSync(path: string): void {
+    try {
+      unlinkSync(path)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn({ err, path }, 'local-s3: could not remove file')
+    }
+  }
+
+  /**
+   * Writes the JSON to tmp/ and renames it over `path`, synchronously: these are a few hundred bytes
+   * (under 1 MB even for the metadata of an object with 10000 parts).
+   */
+  writeJsonAtomic(path: string, value: unknown): void {
     const tmp = `${this.newTmpPath()}.json`
-    await writeFile(tmp, JSON.stringify(value))
-    await rename(tmp, path)
+    try {
+      writeFileSync(tmp, JSON.stringify(value))
+      renameSync(tmp, path)
+    } catch (err) {
+      this.removeFileSync(tmp)
+      throw err
+    }
   }
 
   /** Sets (or, with undefined, removes) the bucket's CORS rules, durably. */
   async setCors(bucket: Bucket, rules: CorsRule[] | undefined): Promise<void> {
     await this.locks.run(`b:${bucket.name}`, async () => {
-      await this.writeJsonAtomic(join(bucket.dir, 'bucket.json'), { name: bucket.name, creationDateMs: bucket.creationDateMs, ...(rules !== undefined ? { cors: rules } : {}) })
+      this.writeJsonAtomic(join(bucket.dir, 'bucket.json'), { name: bucket.name, creationDateMs: bucket.creationDateMs, ...(rules !== undefined ? { cors: rules } : {}) })
       if (rules === undefined) delete bucket.cors
       else bucket.cors = rules
     })
@@ -156,7 +188,7 @@ export class ObjectStore {
       const dir = join(this.bucketsDir, name)
       const bucket = newBucket(name, dir, Date.now())
       for (const sub of ['objects', 'data', 'uploads']) await mkdir(join(dir, sub), { recursive: true })
-      await this.writeJsonAtomic(join(dir, 'bucket.json'), { name, creationDateMs: bucket.creationDateMs })
+      this.writeJsonAtomic(join(dir, 'bucket.json'), { name, creationDateMs: bucket.creationDateMs })
       // Visible only once its folders exist.
       this.buckets.set(name, bucket)
       return true
@@ -201,12 +233,18 @@ export class ObjectStore {
         for (const src of input.sources) {
           const seg = { file: randomUUID(), sizeBytes: src.sizeBytes }
           const dest = this.dataPath(bucket, seg.file)
+          if ('data' in src) {
+            // Listed first, so a failed write is removed by the catch below.
+            segments.push(seg)
+            writeFileSync(dest, src.data, { flag: 'wx' })
+            continue
+          }
           if (input.mode === 'rename') await rename(src.path, dest)
           else await link(src.path, dest).catch(() => copyFile(src.path, dest))
           segments.push(seg)
         }
         const meta: ObjectMeta = { ...input.meta, key: input.key, lastModifiedMs: Date.now(), segments }
-        await this.writeJsonAtomic(this.metaPath(bucket, input.key), meta)
+        this.writeJsonAtomic(this.metaPath(bucket, input.key), meta)
         if (bucket.deleted) throw noSuchBucket(bucket.name)
         bucket.objects.set(input.key, { meta, readers: 0, retired: false })
         if (!current) bucket.sorted = undefined
@@ -225,7 +263,7 @@ export class ObjectStore {
       if (!current) return
       bucket.objects.delete(key)
       bucket.sorted = undefined
-      await this.removeFile(this.metaPath(bucket, key))
+      this.removeFileSync(this.metaPath(bucket, key))
       this.retire(bucket, current)
     })
   }
@@ -245,8 +283,13 @@ export class ObjectStore {
     if (obj.readers === 0) this.unlinkSegments(bucket, obj.meta.segments)
   }
 
+  /** Small files are removed synchronously; larger ones in the background (`drain()` waits for them). */
   private unlinkSegments(bucket: Bucket, segments: Segment[]): void {
-    for (const s of segments) void this.track(this.removeFile(this.dataPath(bucket, s.file)))
+    for (const s of segments) {
+      const path = this.dataPath(bucket, s.file)
+      if (s.sizeBytes <= SMALL_BODY_BYTES) this.removeFileSync(path)
+      else void this.track(this.removeFile(path))
+    }
   }
 
   private metaPath(bucket: Bucket, key: string): string {
@@ -276,7 +319,8 @@ export class ObjectStore {
         await this.removeFile(join(dir, 'objects', f))
       }
     }
-    // Data files no metadata points to are left over from a crash between the two renames.
+    // Data files no metadata points to are left over from a crash after the data file was renamed or
+    // written into data/ and before the metadata was renamed into place.
     for (const f of await readdir(join(dir, 'data'))) {
       if (!referenced.has(f)) await this.removeFile(join(dir, 'data', f))
     }

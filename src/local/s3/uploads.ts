@@ -52,7 +52,7 @@ export async function createUpload(store: ObjectStore, bucket: Bucket, init: Upl
   const id = randomBytes(24).toString('base64url')
   const upload: Upload = { id, bucket, init, dir: join(bucket.dir, 'uploads', id), parts: new Map(), done: false }
   await mkdir(upload.dir, { recursive: true })
-  await store.writeJsonAtomic(join(upload.dir, 'upload.json'), { id, ...init })
+  store.writeJsonAtomic(join(upload.dir, 'upload.json'), { id, ...init })
   bucket.uploads.set(id, upload)
   return upload
 }
@@ -78,7 +78,7 @@ export async function putPart(store: ObjectStore, upload: Upload, partNumber: nu
       file,
       ...(received.checksum ? { checksum: received.checksum.value } : {}),
     }
-    await store.writeJsonAtomic(join(upload.dir, `${file}.json`), part)
+    store.writeJsonAtomic(join(upload.dir, `${file}.json`), part)
     const replaced = upload.parts.get(partNumber)
     upload.parts.set(partNumber, part)
     if (replaced) await removePartFiles(store, upload, replaced.file)
