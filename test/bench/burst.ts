@@ -6,11 +6,16 @@
  *     same 1,000 jobs done straight with the AWS SDK at the same concurrency — what the gateway does
  *     for each (PutObject of the input, InvokeEndpointAsync, PutObject of the record) without HTTP in
  *     front — so the ratio shows the gateway's own cost;
+ *     the CPU time each process spent in the gateway's burst (Linux /proc), per job, shows where the
+ *     machine's cycles go and the rate its cores allow at that cost;
  *   - polls (first, on a quiet stack): `GET /jobs/{id}` at concurrency 64 for a few seconds, on jobs
  *     held in progress (a model container that never answers) and on completed jobs: answers per second.
  *   - uploads: 64 concurrent 16 MiB uploads (random bytes, to a model that takes them), all answered
  *     202, and the gateway's peak RSS (VmHWM) while they run, with the default upload.maxBufferedBytes.
- * BENCH_CPU_PROF=<dir> runs the gateway with --cpu-prof (the profile is written when it exits).
+ * Each figure is the median of BENCH_ROUNDS rounds (default 3). `npm run bench` runs these as its
+ * burst, polls and uploads scenarios (run.ts); BENCH_ONLY=burst|uploads runs a part alone.
+ * BENCH_CPU_PROF=<dir> runs the gateway with --cpu-prof (the profile is written when it exits);
+ * BENCH_LOG_LEVEL sets the gateway's log level (default fatal).
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { InvokeEndpointAsyncCommand } from '@aws-sdk/client-sagemaker-runtime'
@@ -20,8 +25,9 @@ import { once } from 'node:events'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { Agent, createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
+import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import pino from 'pino'
 import { createS3Client, createSageMakerRuntimeClient } from '../../src/clients/aws.js'
 import { LOCAL_BUCKET, localEndpoints } from '../../src/local/defaults.js'
@@ -90,9 +96,37 @@ async function sustained(seconds: number, concurrency: number, one: () => Promis
   return { perSecond: answers / ((performance.now() - t0) / 1000), bad }
 }
 
-async function main() {
+export interface BurstResults {
+  rounds: number
+  polls: { concurrency: number; seconds: number; inProgressPerSecond: number; completedPerSecond: number; notOk: number }
+  burst: {
+    jobs: number
+    concurrency: number
+    tps: number
+    p50Ms: number
+    p99Ms: number
+    directTps: number
+    directP50Ms: number
+    directP99Ms: number
+    /** Gateway jobs/s ÷ direct SDK jobs/s, per round, median. */
+    ratio: number
+    /** CPU milliseconds per job in the gateway burst, by process (median of the rounds). */
+    cpuMsPerJob: Record<string, number>
+    /** What the machine's cores allow at that CPU cost per job: cores × 1000 / total ms per job. */
+    cpuCeilingPerSecond: number
+    refused: Record<number, number>
+  }
+  uploads?: { count: number; sizeMiB: number; seconds: number; statuses: Record<number, number>; peakRssMiB: number; peakExternalMiB: number; peakHeapMiB: number }
+}
+
+/**
+ * The scenarios above, each against a gateway process of its own in front of a local stack of its
+ * own. `only`: `burst` (polls and the burst), `uploads` (the concurrent uploads), or both.
+ */
+export async function benchBurst(options: { only?: 'burst' | 'uploads'; log?: (line: string) => void } = {}): Promise<BurstResults> {
+  const log = options.log ?? ((line: string) => console.log(line))
   const dir = await mkdtemp(join(tmpdir(), 'sagegate-bench-burst-'))
-  const logger = pino({ level: 'warn' })
+  const logger = pino({ level: 'error' })
   // A container that never answers: jobs sent to it stay in progress for the in-progress polls.
   const silent = createServer((req, res) => {
     if (req.url === '/ping') return void res.end()
@@ -105,7 +139,7 @@ async function main() {
     dataDir: join(dir, 'data'),
     mode: 'processes',
     logger,
-    logLevel: 'warn',
+    logLevel: 'error',
     endpoints: [
       ...localEndpoints.filter((e) => e.name === 'summarize-async'),
       { name: 'held-async', mode: 'async', containerUrl: holdUrl, maxConcurrentInvocationsPerInstance: 1000, instanceCount: 1 },
@@ -121,10 +155,17 @@ async function main() {
   )
   const prof = process.env.BENCH_CPU_PROF
   let gateway: { url: string; child: ChildProcess } | undefined
-  const s3 = createS3Client({ region: stack.region, endpoint: stack.s3.endpoint, credentials: stack.credentials, forcePathStyle: true, maxSockets: CONCURRENCY })
+  // The reference's clients are configured as the gateway's: uploads with the SDK's default
+  // checksums, small JSON records without a request CRC32 (src/app.ts).
+  const aws = { region: stack.region, endpoint: stack.s3.endpoint, credentials: stack.credentials, forcePathStyle: true, maxSockets: CONCURRENCY }
+  const s3 = createS3Client(aws)
+  const s3Records = createS3Client({ ...aws, requestChecksums: 'when-required' })
   const sm = createSageMakerRuntimeClient({ region: stack.region, endpoint: stack.sagemaker.endpoint, credentials: stack.credentials, maxSockets: CONCURRENCY })
+  const results: Partial<BurstResults> = { rounds: ROUNDS }
   try {
-    gateway = await startGatewayProcess(localStackEnv(stack, config), prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])
+    // BENCH_LOG_LEVEL=warn shows the gateway's own account of what it refused.
+    const env = { ...localStackEnv(stack, config), ...(process.env.BENCH_LOG_LEVEL ? { LOG_LEVEL: process.env.BENCH_LOG_LEVEL } : {}) }
+    gateway = await startGatewayProcess(env, prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])
     const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
     const post = (model: string) => () => call(agent, `${gateway!.url}/models/${model}/jobs`, 'POST', { 'content-type': 'text/plain', 'content-length': String(TEXT.length) }, TEXT)
     // What the gateway does for a job, straight through the SDK: the reference.
@@ -134,56 +175,104 @@ async function main() {
       const key = `bench-direct/jobs/${id}/input`
       await s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: key, Body: TEXT, ContentType: 'text/plain' }))
       await sm.send(new InvokeEndpointAsyncCommand({ EndpointName: 'summarize-async', InputLocation: `s3://${LOCAL_BUCKET}/${key}`, ContentType: 'text/plain', InferenceId: id }))
-      await s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: `bench-direct/jobs/${id}/job.json`, Body: JSON.stringify({ id }), ContentType: 'application/json' }))
+      await s3Records.send(new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: `bench-direct/jobs/${id}/job.json`, Body: JSON.stringify({ id }), ContentType: 'application/json' }))
       return { status: 202, ms: performance.now() - t0 }
     }
-    // BENCH_ONLY=uploads: the uploads scenario alone; BENCH_ONLY=burst: polls and burst without it.
-    const only = process.env.BENCH_ONLY
-    if (only !== 'uploads') {
-    await fire(50, 8, post('summarize')) // warm up both paths
-    await fire(50, 8, direct)
-    // Status polls first, on a quiet stack (the bursts' jobs keep the model host busy for a while):
-    // 64 jobs held in progress, then 64 completed ones.
-    const held = await fire(CONCURRENCY, CONCURRENCY, post('held'))
-    const heldIds = held.results.map((r) => (JSON.parse(r.text) as { id: string }).id)
-    const done = await fire(CONCURRENCY, CONCURRENCY, post('summarize'))
-    const doneIds = done.results.map((r) => (JSON.parse(r.text) as { id: string }).id)
-    for (const id of doneIds) for (;;) {
-      const r = await call(agent, `${gateway.url}/jobs/${id}?wait=30`, 'GET', {})
-      if ((JSON.parse(r.text) as { status: string }).status !== 'in_progress') break
-    }
-    let k = 0
-    const poll = (ids: string[]) => () => call(agent, `${gateway!.url}/jobs/${ids[k++ % ids.length]}`, 'GET', {})
-    await sustained(1, CONCURRENCY, poll(heldIds))
-    const inProgress = await sustained(POLL_SECONDS, CONCURRENCY, poll(heldIds))
-    await sustained(1, CONCURRENCY, poll(doneIds))
-    const completed = await sustained(POLL_SECONDS, CONCURRENCY, poll(doneIds))
-    console.log(`status polls at concurrency ${CONCURRENCY}: in progress ${inProgress.perSecond.toFixed(0)}/s, completed ${completed.perSecond.toFixed(0)}/s${inProgress.bad + completed.bad > 0 ? ` (${inProgress.bad + completed.bad} not 200)` : ''}`)
-    const rows: Array<{ tps: number; p50: number; p99: number; directTps: number; directP50: number; directP99: number }> = []
-    const roles = new Map<number, string>([[gateway.child.pid!, 'gateway'], [process.pid, 'load generator'], ...stack.processes().map((p) => [p.pid, `local ${p.role}`] as [number, string])])
-    const label = (pid: number) => roles.get(pid)
-    for (let round = 1; round <= ROUNDS; round++) {
-      const c0 = cpuSnapshot()
-      const g = await fire(JOBS, CONCURRENCY, post('summarize'))
-      const c1 = cpuSnapshot()
-      const d = await fire(JOBS, CONCURRENCY, direct)
-      const c2 = cpuSnapshot()
-      console.log(`  round ${round} CPU, gateway burst (${g.seconds.toFixed(1)} s): ${formatCpu(cpuSpent(c0, c1, label), g.seconds)}`)
-      console.log(`  round ${round} CPU, direct burst (${d.seconds.toFixed(1)} s): ${formatCpu(cpuSpent(c1, c2, label), d.seconds)}`)
-      const refused = g.results.find((r) => r.status !== 202)
-      if (refused !== undefined) console.log(`  round ${round}: gateway answers ${JSON.stringify(g.statuses)}, e.g. ${refused.text.slice(0, 300)}`)
-      rows.push({ tps: JOBS / g.seconds, p50: percentile(g.ms, 50), p99: percentile(g.ms, 99), directTps: JOBS / d.seconds, directP50: percentile(d.ms, 50), directP99: percentile(d.ms, 99) })
-      console.log(
-        `  round ${round}: gateway ${(JOBS / g.seconds).toFixed(0)} jobs/s p50 ${percentile(g.ms, 50).toFixed(0)} ms p99 ${percentile(g.ms, 99).toFixed(0)} ms; direct SDK ${(JOBS / d.seconds).toFixed(0)} jobs/s p50 ${percentile(d.ms, 50).toFixed(0)} ms p99 ${percentile(d.ms, 99).toFixed(0)} ms`,
+    if (options.only !== 'uploads') {
+      await fire(50, 8, post('summarize')) // warm up both paths
+      await fire(50, 8, direct)
+      // Status polls first, on a quiet stack (the bursts' jobs keep the model host busy for a while):
+      // 64 jobs held in progress, then 64 completed ones.
+      const held = await fire(CONCURRENCY, CONCURRENCY, post('held'))
+      const heldIds = held.results.map((r) => (JSON.parse(r.text) as { id: string }).id)
+      const done = await fire(CONCURRENCY, CONCURRENCY, post('summarize'))
+      const doneIds = done.results.map((r) => (JSON.parse(r.text) as { id: string }).id)
+      for (const id of doneIds)
+        for (;;) {
+          const r = await call(agent, `${gateway.url}/jobs/${id}?wait=30`, 'GET', {})
+          if ((JSON.parse(r.text) as { status: string }).status !== 'in_progress') break
+        }
+      let k = 0
+      const poll = (ids: string[]) => () => call(agent, `${gateway!.url}/jobs/${ids[k++ % ids.length]}`, 'GET', {})
+      const pollRuns: Array<{ inProgress: number; completed: number; bad: number }> = []
+      await sustained(1, CONCURRENCY, poll(heldIds))
+      await sustained(1, CONCURRENCY, poll(doneIds))
+      for (let round = 1; round <= ROUNDS; round++) {
+        const inProgress = await sustained(POLL_SECONDS, CONCURRENCY, poll(heldIds))
+        const completed = await sustained(POLL_SECONDS, CONCURRENCY, poll(doneIds))
+        pollRuns.push({ inProgress: inProgress.perSecond, completed: completed.perSecond, bad: inProgress.bad + completed.bad })
+        log(`  polls round ${round}: in progress ${inProgress.perSecond.toFixed(0)}/s, completed ${completed.perSecond.toFixed(0)}/s`)
+      }
+      results.polls = {
+        concurrency: CONCURRENCY,
+        seconds: POLL_SECONDS,
+        inProgressPerSecond: median(pollRuns.map((r) => r.inProgress)),
+        completedPerSecond: median(pollRuns.map((r) => r.completed)),
+        notOk: pollRuns.reduce((n, r) => n + r.bad, 0),
+      }
+      log(
+        `status polls at concurrency ${CONCURRENCY} (medians of ${ROUNDS}): in progress ${results.polls.inProgressPerSecond.toFixed(0)}/s (target ≥ 1,500), completed ${results.polls.completedPerSecond.toFixed(0)}/s (target ≥ 10,000)${results.polls.notOk > 0 ? ` (${results.polls.notOk} not 200)` : ''}`,
+      )
+      const roles = new Map<number, string>([[gateway.child.pid!, 'gateway'], [process.pid, 'load generator'], ...stack.processes().map((p) => [p.pid, `local ${p.role}`] as [number, string])])
+      const label = (pid: number) => roles.get(pid)
+      const rows: Array<{ tps: number; p50: number; p99: number; directTps: number; directP50: number; directP99: number; cpu: Map<string, number> }> = []
+      const refused: Record<number, number> = {}
+      for (let round = 1; round <= ROUNDS; round++) {
+        const c0 = cpuSnapshot()
+        const g = await fire(JOBS, CONCURRENCY, post('summarize'))
+        const c1 = cpuSnapshot()
+        const d = await fire(JOBS, CONCURRENCY, direct)
+        const c2 = cpuSnapshot()
+        const gatewayCpu = cpuSpent(c0, c1, label)
+        log(`  round ${round} CPU, gateway burst (${g.seconds.toFixed(1)} s): ${formatCpu(gatewayCpu, g.seconds)}`)
+        log(`  round ${round} CPU, direct burst (${d.seconds.toFixed(1)} s): ${formatCpu(cpuSpent(c1, c2, label), d.seconds)}`)
+        const bad = g.results.find((r) => r.status !== 202)
+        if (bad !== undefined) log(`  round ${round}: gateway answers ${JSON.stringify(g.statuses)}, e.g. ${bad.text.slice(0, 300)}`)
+        for (const [status, n] of Object.entries(g.statuses)) if (Number(status) !== 202) refused[Number(status)] = (refused[Number(status)] ?? 0) + n
+        rows.push({
+          tps: JOBS / g.seconds,
+          p50: percentile(g.ms, 50),
+          p99: percentile(g.ms, 99),
+          directTps: JOBS / d.seconds,
+          directP50: percentile(d.ms, 50),
+          directP99: percentile(d.ms, 99),
+          // Processes outside the bench ("other") are not part of the job's cost.
+          cpu: new Map(gatewayCpu.filter((c) => c.name !== 'other').map((c) => [c.name, (c.seconds * 1000) / JOBS])),
+        })
+        log(
+          `  round ${round}: gateway ${(JOBS / g.seconds).toFixed(0)} jobs/s p50 ${percentile(g.ms, 50).toFixed(0)} ms p99 ${percentile(g.ms, 99).toFixed(0)} ms; direct SDK ${(JOBS / d.seconds).toFixed(0)} jobs/s p50 ${percentile(d.ms, 50).toFixed(0)} ms p99 ${percentile(d.ms, 99).toFixed(0)} ms`,
+        )
+      }
+      const m = (f: (r: (typeof rows)[number]) => number) => median(rows.map(f))
+      const names = [...new Set(rows.flatMap((r) => [...r.cpu.keys()]))]
+      const cpuMsPerJob = Object.fromEntries(names.map((n) => [n, m((r) => r.cpu.get(n) ?? 0)]))
+      const totalMs = Object.values(cpuMsPerJob).reduce((a, b) => a + b, 0)
+      results.burst = {
+        jobs: JOBS,
+        concurrency: CONCURRENCY,
+        tps: m((r) => r.tps),
+        p50Ms: m((r) => r.p50),
+        p99Ms: m((r) => r.p99),
+        directTps: m((r) => r.directTps),
+        directP50Ms: m((r) => r.directP50),
+        directP99Ms: m((r) => r.directP99),
+        ratio: m((r) => r.tps / r.directTps),
+        cpuMsPerJob,
+        cpuCeilingPerSecond: (cpus().length * 1000) / totalMs,
+        refused,
+      }
+      const b = results.burst
+      log(
+        `burst of ${JOBS} jobs at concurrency ${CONCURRENCY} (medians of ${ROUNDS}): gateway ${b.tps.toFixed(0)} accepted/s (target ≥ 200), p50 ${b.p50Ms.toFixed(0)} ms, p99 ${b.p99Ms.toFixed(0)} ms (target ≤ 400); direct SDK ${b.directTps.toFixed(0)}/s, p50 ${b.directP50Ms.toFixed(0)} ms; ratio ${b.ratio.toFixed(2)}`,
+      )
+      log(
+        `  CPU per job in the gateway burst: ${Object.entries(cpuMsPerJob)
+          .sort((x, y) => y[1] - x[1])
+          .map(([n, ms]) => `${n} ${ms.toFixed(2)} ms`)
+          .join(', ')}; total ${totalMs.toFixed(2)} ms, so ${cpus().length} cores allow at most ${b.cpuCeilingPerSecond.toFixed(0)} jobs/s`,
       )
     }
-    const m = (f: (r: (typeof rows)[number]) => number) => median(rows.map(f))
-    console.log(
-      `burst of ${JOBS} jobs at concurrency ${CONCURRENCY} (medians of ${ROUNDS}): gateway ${m((r) => r.tps).toFixed(0)} accepted/s, p50 ${m((r) => r.p50).toFixed(0)} ms, p99 ${m((r) => r.p99).toFixed(0)} ms; direct SDK ${m((r) => r.directTps).toFixed(0)}/s, p50 ${m((r) => r.directP50).toFixed(0)} ms; ratio ${(m((r) => r.tps) / m((r) => r.directTps)).toFixed(2)}`,
-    )
-
-    }
-    if (only === 'burst') return
+    if (options.only === 'burst') return results as BurstResults
 
     // 64 concurrent 16 MiB uploads: all must succeed, and the gateway's memory stays bounded.
     const pid = gateway.child.pid!
@@ -202,13 +291,18 @@ async function main() {
     clearInterval(sampler)
     const status = await readFile(`/proc/${pid}/status`, 'utf8')
     const peakMiB = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024
-    console.log(`64 concurrent 16 MiB uploads: ${uploads.seconds.toFixed(1)} s, answers ${JSON.stringify(uploads.statuses)}, gateway peak RSS ${peakMiB.toFixed(0)} MiB (${(peakMiB * 1.048576).toFixed(0)} MB); sampled peaks: external (Buffer) memory ${(external / 1048576).toFixed(0)} MiB, JS heap ${(heap / 1048576).toFixed(0)} MiB`)
+    results.uploads = { count: 64, sizeMiB: 16, seconds: uploads.seconds, statuses: uploads.statuses, peakRssMiB: peakMiB, peakExternalMiB: external / 1048576, peakHeapMiB: heap / 1048576 }
+    log(
+      `64 concurrent 16 MiB uploads: ${uploads.seconds.toFixed(1)} s, answers ${JSON.stringify(uploads.statuses)}, gateway peak RSS ${peakMiB.toFixed(0)} MiB (${(peakMiB * 1.048576).toFixed(0)} MB; target ≤ 400 MB); sampled peaks: external (Buffer) memory ${(external / 1048576).toFixed(0)} MiB, JS heap ${(heap / 1048576).toFixed(0)} MiB`,
+    )
+    return results as BurstResults
   } finally {
     if (gateway !== undefined) {
       gateway.child.kill('SIGTERM')
       await once(gateway.child, 'exit')
     }
     s3.destroy()
+    s3Records.destroy()
     sm.destroy()
     silent.closeAllConnections()
     silent.close()
@@ -217,4 +311,8 @@ async function main() {
   }
 }
 
-await main()
+// Run as `npm run bench:burst`: BENCH_ONLY=burst (polls and burst) or uploads (the concurrent uploads).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const only = process.env.BENCH_ONLY
+  await benchBurst(only === 'burst' || only === 'uploads' ? { only } : {})
+}

@@ -123,7 +123,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
   }
 
-  const server = createServer((req, res) => void handle(req, res))
+  const server = createServer(
+    {
+      // Node's default closes a keep-alive connection after 5 s idle: a client reusing it just then
+      // gets ECONNRESET ("socket hang up"), which the gateway must not retry for InvokeEndpointAsync
+      // (the job may have been queued) and answers 503. AWS endpoints keep idle connections far
+      // longer; as the local S3 does, keep them longer than a client's idle reuse window.
+      keepAliveTimeout: 65_000,
+    },
+    (req, res) => void handle(req, res),
+  )
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
