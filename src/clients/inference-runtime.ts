@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream'
+
 /** What the gateway needs from the SageMaker runtime. Implemented by the SageMaker SDK adapter. */
 export interface AsyncInvocation {
   endpointName: string
@@ -42,6 +44,14 @@ export interface RealtimeResult extends RealtimeMeta {
   body: Uint8Array
 }
 
+/** An answer handed over with its body still unread (InvokeOptions.unbuffered). */
+export interface UnbufferedResult extends RealtimeMeta {
+  /** The answer's bytes as they arrive; the caller reads it to its end or destroys it. */
+  stream: Readable
+  /** The answer's Content-Length, when the runtime sent one. */
+  contentLength?: number
+}
+
 export interface StreamingResult extends RealtimeMeta {
   /** The answer's bytes as they arrive; throws if the model fails mid-stream. */
   chunks: AsyncIterable<Uint8Array>
@@ -50,9 +60,15 @@ export interface StreamingResult extends RealtimeMeta {
 export interface InvokeOptions {
   signal?: AbortSignal
   timeoutMs: number
+  /**
+   * invoke() may resolve at the answer's headers with a large body unread (an UnbufferedResult), so
+   * that the caller can forward it as it arrives. Without it, invoke() reads the whole body first.
+   */
+  unbuffered?: boolean
 }
 
 export interface RealtimeRuntime {
-  invoke(request: RealtimeInvocation, options: InvokeOptions): Promise<RealtimeResult>
+  /** A RealtimeResult, or with `unbuffered` possibly an UnbufferedResult. */
+  invoke(request: RealtimeInvocation, options: InvokeOptions): Promise<RealtimeResult | UnbufferedResult>
   invokeStream(request: RealtimeInvocation, options: InvokeOptions): Promise<StreamingResult>
 }

@@ -4,6 +4,8 @@ import {
   InvokeEndpointWithResponseStreamCommand,
   type SageMakerRuntimeClient,
 } from '@aws-sdk/client-sagemaker-runtime'
+import type { DeserializeMiddleware } from '@smithy/types'
+import { Readable } from 'node:stream'
 import { AppError, errors } from '../errors.js'
 import { sleep } from '../lib/sleep.js'
 import { clipText } from '../lib/untrusted-text.js'
@@ -16,6 +18,7 @@ import type {
   RealtimeInvocation,
   RealtimeResult,
   StreamingResult,
+  UnbufferedResult,
 } from './inference-runtime.js'
 
 export interface SageMakerInferenceRuntimeOptions {
@@ -192,27 +195,37 @@ export function createSageMakerInferenceRuntime(options: SageMakerInferenceRunti
       }
     },
 
-    async invoke(req: RealtimeInvocation, opts: InvokeOptions): Promise<RealtimeResult> {
-      const { signal, timedOut } = deadline(opts)
+    async invoke(req: RealtimeInvocation, opts: InvokeOptions): Promise<RealtimeResult | UnbufferedResult> {
+      const { signal, timedOut, end } = deadline(opts)
+      const command = new InvokeEndpointCommand(invokeInput(req))
+      const unread = opts.unbuffered === true ? takeLargeBody(command.middlewareStack) : undefined
       try {
-        // The model's own time budget, not the client's default attempt deadline.
-        const out = await client.send(new InvokeEndpointCommand(invokeInput(req)), { abortSignal: signal, requestTimeout: opts.timeoutMs })
-        return {
-          body: out.Body ?? new Uint8Array(),
-          ...meta(out.ContentType, out.InvokedProductionVariant, out.CustomAttributes),
+        // The model's own time budget is the signal (deadline below): this client has no attempt
+        // deadline, and a per-call requestTimeout would only log a warning (no throwOnRequestTimeout).
+        const out = await client.send(command, { abortSignal: signal })
+        const answer = meta(out.ContentType, out.InvokedProductionVariant, out.CustomAttributes)
+        const taken = unread?.()
+        if (taken !== undefined) {
+          // The deadline (and the caller's signal) still end the call while the body arrives.
+          taken.stream.once('close', end)
+          return { ...taken, ...answer }
         }
+        end()
+        return { body: out.Body ?? new Uint8Array(), ...answer }
       } catch (err) {
+        end()
+        unread?.()?.stream.destroy()
         if (timedOut()) throw new AppError('model_timeout', 504, 'The model did not answer in time.', { cause: err })
         throw invokeError(req, err)
       }
     },
 
     async invokeStream(req: RealtimeInvocation, opts: InvokeOptions): Promise<StreamingResult> {
-      const { signal, timedOut } = deadline(opts)
+      const { signal, timedOut, end } = deadline(opts)
       try {
         // The response stream API takes no TargetModel; Accept travels as X-Amzn-SageMaker-Accept.
         const { TargetModel: _unused, ...input } = invokeInput(req)
-        const out = await client.send(new InvokeEndpointWithResponseStreamCommand(input), { abortSignal: signal, requestTimeout: opts.timeoutMs })
+        const out = await client.send(new InvokeEndpointWithResponseStreamCommand(input), { abortSignal: signal })
         const events = out.Body
         async function* chunks(): AsyncGenerator<Uint8Array> {
           try {
@@ -223,10 +236,13 @@ export function createSageMakerInferenceRuntime(options: SageMakerInferenceRunti
             }
           } catch (err) {
             throw timedOut() ? new AppError('model_timeout', 504, 'The model did not answer in time.', { cause: err }) : translateInvokeError(err)
+          } finally {
+            end()
           }
         }
         return { chunks: chunks(), ...meta(out.ContentType, out.InvokedProductionVariant, out.CustomAttributes) }
       } catch (err) {
+        end()
         if (timedOut()) throw new AppError('model_timeout', 504, 'The model did not answer in time.', { cause: err })
         throw invokeError(req, err)
       }
@@ -238,6 +254,37 @@ export function createSageMakerInferenceRuntime(options: SageMakerInferenceRunti
       await res.body?.cancel()
     },
   }
+}
+
+/**
+ * Answers up to this size are read whole by the SDK (a stream's overhead is not worth it); larger
+ * ones, and answers of unknown length, are handed over unread.
+ */
+export const UNBUFFERED_MIN_BYTES = 64 * 1024
+
+/**
+ * Adds a middleware below the SDK's deserializer that takes the body of a successful (2xx) answer of
+ * over UNBUFFERED_MIN_BYTES (or of unknown length) before the SDK reads it into one buffer, leaving the
+ * deserializer an empty body. Error answers are left to the SDK. The returned function gives what
+ * was taken, if anything.
+ */
+function takeLargeBody(stack: { add(middleware: DeserializeMiddleware<any, any>, options: { step: 'deserialize'; priority: 'low'; name: string }): void }) {
+  let taken: { stream: Readable; contentLength?: number } | undefined
+  const take: DeserializeMiddleware<any, any> = (next) => async (args) => {
+    const out = await next(args)
+    const response = out.response as { statusCode: number; headers: Record<string, string | undefined>; body: unknown }
+    if (response.statusCode >= 200 && response.statusCode < 300 && response.body instanceof Readable) {
+      const length = Number(response.headers['content-length'] ?? Number.NaN)
+      const known = Number.isSafeInteger(length) && length >= 0
+      if (!known || length > UNBUFFERED_MIN_BYTES) {
+        taken = { stream: response.body, ...(known ? { contentLength: length } : {}) }
+        response.body = new Uint8Array()
+      }
+    }
+    return out
+  }
+  stack.add(take, { step: 'deserialize', priority: 'low', name: 'sagegateUnbufferedBody' })
+  return () => taken
 }
 
 function invokeInput(req: RealtimeInvocation) {
@@ -260,8 +307,25 @@ function meta(contentType?: string, invokedVariant?: string, customAttributes?: 
   }
 }
 
-/** The caller's signal combined with the model's time budget; says afterwards which one fired. */
-function deadline(opts: InvokeOptions): { signal: AbortSignal; timedOut: () => boolean } {
-  const timeout = AbortSignal.timeout(opts.timeoutMs)
-  return { signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout, timedOut: () => timeout.aborted }
+/**
+ * The caller's signal combined with the model's time budget (one timer, unref'd); says afterwards
+ * whether the budget ran out. `end` clears the timer and stops following the caller's signal.
+ */
+function deadline(opts: InvokeOptions): { signal: AbortSignal; timedOut: () => boolean; end: () => void } {
+  const controller = new AbortController()
+  let expired = false
+  const timer = setTimeout(() => {
+    expired = true
+    controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
+  }, opts.timeoutMs)
+  timer.unref()
+  const caller = opts.signal
+  const follow = () => controller.abort(caller?.reason)
+  if (caller?.aborted === true) follow()
+  else caller?.addEventListener('abort', follow, { once: true })
+  const end = () => {
+    clearTimeout(timer)
+    caller?.removeEventListener('abort', follow)
+  }
+  return { signal: controller.signal, timedOut: () => expired, end }
 }

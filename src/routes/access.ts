@@ -1,5 +1,5 @@
 import rateLimit from '@fastify/rate-limit'
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import { errors } from '../errors.js'
 import { mayUse, type Keyring, type Principal } from '../services/keyring.js'
 
@@ -42,7 +42,17 @@ export function presentedKey(request: FastifyRequest): string | undefined | null
 export function registerAccess(app: FastifyInstance, options: AccessOptions): void {
   const { keyring, anonymous } = options
   app.decorateRequest('principal', null as unknown as Principal)
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook (it waits on nothing): no promise per request; a refusal is passed to `done`.
+  app.addHook('onRequest', (request, reply, done) => {
+    let refusal: Error | undefined
+    try {
+      check(request, reply)
+    } catch (err) {
+      refusal = err as Error
+    }
+    done(refusal)
+  })
+  function check(request: FastifyRequest, reply: FastifyReply): void {
     // Public routes, and paths that match no route (a 404 tells nothing about jobs or models).
     if (request.routeOptions.config.public === true || request.routeOptions.url === undefined) return
     let principal = anonymous
@@ -69,7 +79,7 @@ export function registerAccess(app: FastifyInstance, options: AccessOptions): vo
       options.onDenied?.('model_not_allowed')
       throw errors.modelNotAllowed(name)
     }
-  })
+  }
 }
 
 const RATE_WINDOW_MS = 60_000

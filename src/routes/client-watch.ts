@@ -30,8 +30,9 @@ const hasBody = (request: FastifyRequest): boolean =>
   request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0
 
 export function registerClientWatch(app: FastifyInstance, o: ClientWatchOptions): void {
-  app.addHook('onRequest', async (request, reply) => {
-    if (!hasBody(request)) return
+  // Callback hooks: nothing here waits, so no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!hasBody(request)) return done()
     const raw = request.raw
     const socket = raw.socket
     const controller = new AbortController()
@@ -50,10 +51,11 @@ export function registerClientWatch(app: FastifyInstance, o: ClientWatchOptions)
     })
     raw.once('end', stop)
     reply.raw.once('close', stop)
+    done()
   })
 
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (!(payload instanceof Readable)) return payload
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (!(payload instanceof Readable)) return done(null, payload)
     let drains = 0
     const res = reply.raw
     const onDrain = () => drains++
@@ -72,7 +74,7 @@ export function registerClientWatch(app: FastifyInstance, o: ClientWatchOptions)
       stop()
       res.off('drain', onDrain)
     })
-    return payload
+    done(null, payload)
   })
 }
 

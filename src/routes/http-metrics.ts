@@ -26,10 +26,15 @@ export function registerHttpMetrics(app: FastifyInstance, options: HttpMetricsOp
     seen.add(request)
     options.observe(request.routeOptions.url ?? 'unmatched', request.method, statusClass(reply), reply.elapsedTime / 1000)
   }
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks: nothing here waits, so no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) observe(request, reply)
     })
+    done()
   })
-  app.addHook('onResponse', async (request, reply) => observe(request, reply))
+  app.addHook('onResponse', (request, reply, done) => {
+    observe(request, reply)
+    done()
+  })
 }

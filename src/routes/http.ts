@@ -46,7 +46,8 @@ export function readSmallBody(stream: Readable, maxBytes: number, signal?: Abort
       stream.off('error', finish)
       stream.off('aborted', onAborted)
       signal?.removeEventListener('abort', onAbort)
-      if (err === undefined) return resolve(Buffer.concat(chunks, length))
+      // A body that came in one chunk is used as it is, not copied.
+      if (err === undefined) return resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length))
       stream.pause()
       reject(err)
     }

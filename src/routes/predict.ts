@@ -19,8 +19,11 @@ const single = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(
 const PREDICT = `The body (at most the model's \`maxBytes\`, never over 6 MiB) goes to SageMaker \`InvokeEndpoint\` byte for byte,
 with \`Content-Type\` and \`Accept\` untouched (including
 \`application/vnd.sagemaker-triton.binary+json;json-header-size=N\` and KServe v2 JSON), and the answer comes back
-the same way with the model's content type. Multi-model endpoints are routed by the model's \`TargetModel\`; a model
-that is still loading (cold start) is retried with jittered backoff before the gateway answers 503.
+the same way with the model's content type. An answer over 64 KiB (or of no stated length) is forwarded as it
+arrives, with the model's \`Content-Length\` when it states one; should it fail after the first byte (the model's
+\`timeoutMs\` runs out, SageMaker's connection breaks), the response ends short of that length. Multi-model endpoints
+are routed by the model's \`TargetModel\`; a model that is still loading (cold start) is retried with jittered
+backoff before the gateway answers 503.
 
 With \`?stream=true\` (models marked \`streaming\`), \`InvokeEndpointWithResponseStream\` is used and the bytes are
 forwarded as they arrive (chunked). A model failure after the first byte ends the response without the terminating
@@ -102,6 +105,17 @@ export function predictRoutes(predict: PredictService) {
         if (result.customAttributes !== undefined) void reply.header(CUSTOM_ATTRIBUTES_HEADER, result.customAttributes)
         if (input.inferenceId !== undefined) void reply.header(INFERENCE_ID_HEADER, input.inferenceId)
         if ('body' in result) return reply.send(Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength))
+        if ('stream' in result) {
+          // A large answer goes out as it arrives, with the model's Content-Length when it sent one. A
+          // failure after the first byte (the connection to the runtime breaks, the model's time runs
+          // out) ends the response short of that length.
+          if (result.contentLength !== undefined) void reply.header('content-length', result.contentLength)
+          result.stream.on('error', (err) => {
+            // A client that left has its call aborted: not the model's failure.
+            if (!input.signal.aborted) request.log.warn({ err }, 'model answer failed mid-response')
+          })
+          return reply.send(result.stream)
+        }
         // Chunks go out as they arrive (chunked encoding). A model failure mid-stream destroys the
         // response, so the client sees a truncated chunked body (no terminating chunk): detectable.
         const body = Readable.from(result.chunks, { objectMode: false })

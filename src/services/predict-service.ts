@@ -1,6 +1,6 @@
 import type { RealtimeModelConfig } from '../config.js'
 import { ModelNotReadyError } from '../clients/sagemaker-inference-runtime.js'
-import type { RealtimeInvocation, RealtimeResult, RealtimeRuntime, StreamingResult } from '../clients/inference-runtime.js'
+import type { RealtimeInvocation, RealtimeResult, RealtimeRuntime, StreamingResult, UnbufferedResult } from '../clients/inference-runtime.js'
 import { AppError, errors } from '../errors.js'
 import { checkCustomAttributes } from '../lib/custom-attributes.js'
 import { isAcceptedType, parseMediaType } from '../lib/media-type.js'
@@ -113,10 +113,12 @@ export function createPredictService(deps: PredictServiceDeps) {
     }
   }
 
-  async function predict(input: PredictInput): Promise<RealtimeResult> {
+  /** The answer: read whole, or (a large one) with its body still arriving, for the caller to forward. */
+  async function predict(input: PredictInput): Promise<RealtimeResult | UnbufferedResult> {
     if (input.body.length > input.model.maxBytes) throw await tooLarge(input.model, input.contentType, input.mayUse)
     const req = request(input)
-    return withColdStartRetries(input.model, input.signal, () => deps.runtime.invoke(req, { signal: input.signal, timeoutMs: input.model.timeoutMs }))
+    const options = { signal: input.signal, timeoutMs: input.model.timeoutMs, unbuffered: true }
+    return withColdStartRetries(input.model, input.signal, () => deps.runtime.invoke(req, options))
   }
 
   async function predictStream(input: PredictInput): Promise<StreamingResult> {

@@ -1,9 +1,14 @@
 /**
  * Real-time benchmark: the gateway's `POST /models/echo/predict` against the SDK's InvokeEndpoint to
- * the same local multi-model endpoint (TargetModel echo.tar.gz), in the same run:
- *   - concurrency 1: p50/p99 latency of each, and what the gateway adds;
- *   - concurrency 16: requests per second of each, and their ratio;
+ * the same local multi-model endpoint (TargetModel echo.tar.gz), in the same run, ROUNDS rounds:
+ *   - concurrency 1 (the gateway called with a plain keep-alive node:http client): p50/p99 latency of
+ *     each and what the gateway adds, the two calls alternating (which goes first alternates too) so
+ *     that load from elsewhere on the machine hits both alike;
+ *   - concurrency 16: requests per second of each and their ratio, direct run before and after the
+ *     gateway (half its calls each time);
  *   - multi-model cold start (download, unpack, load) versus warm calls, through the gateway.
+ * Each row holds the medians over the rounds; the targets (TARGETS) are printed with the median and
+ * each round's figure, and whether the median meets them.
  */
 import { CopyObjectCommand } from '@aws-sdk/client-s3'
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime'
@@ -48,6 +53,34 @@ async function load(call: () => Promise<number>, total: number, concurrency: num
   return { latencies: latencies.sort((a, b) => a - b), seconds: (performance.now() - t0) / 1000 }
 }
 
+/** `n` calls of each, one after the other, alternating which goes first; sorted latencies (ms) of each. */
+async function alternate(a: () => Promise<number>, b: () => Promise<number>, n: number): Promise<[number[], number[]]> {
+  const as: number[] = []
+  const bs: number[] = []
+  for (let i = 0; i < n; i++) {
+    if (i % 2 === 0) {
+      as.push(await a())
+      bs.push(await b())
+    } else {
+      bs.push(await b())
+      as.push(await a())
+    }
+  }
+  return [as.sort((x, y) => x - y), bs.sort((x, y) => x - y)]
+}
+
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!
+
+const ROUNDS = Number(process.env.BENCH_REALTIME_ROUNDS ?? 3)
+
+/** The issue's targets for what the gateway may cost, against the direct call. */
+export const TARGETS = [
+  { what: 'added p50, 1 KiB, concurrency 1', body: '1 KiB', key: 'addedP50Ms', unit: 'ms', atMost: 1.0 },
+  { what: 'added p50, 1 MiB, concurrency 1', body: '1 MiB', key: 'addedP50Ms', unit: 'ms', atMost: 2.5 },
+  { what: 'throughput gateway/direct, 1 KiB, concurrency 16', body: '1 KiB', key: 'rpsRatio16', unit: '', atLeast: 0.8 },
+  { what: 'throughput gateway/direct, 1 MiB, concurrency 16', body: '1 MiB', key: 'rpsRatio16', unit: '', atLeast: 0.8 },
+] as const
+
 export async function copyArtifacts(stack: LocalStack, names: string[]): Promise<void> {
   const s3 = createS3Client({ region: stack.region, endpoint: stack.s3.endpoint, credentials: stack.credentials, forcePathStyle: true })
   for (const name of names) {
@@ -67,31 +100,57 @@ export async function benchRealtime(stack: LocalStack, gateway: Gateway, coldNam
   const viaGateway = (body: Buffer) => () => postVia(agent, `${gateway.url}/models/echo/predict`, body)
 
   const rows: Array<Record<string, number | string>> = []
+  const targets: Array<{ what: string; median: number; rounds: number[]; target: string; met: boolean }> = []
   try {
-    for (const [label, size, n1, n16] of [
+    const sizes = [
       ['1 KiB', KiB, 400, 2000],
       ['1 MiB', 1024 * KiB, 100, 300],
-    ] as const) {
-      const body = randomBytes(size)
-      // Warm up both paths (load the model, open connections).
+    ] as const
+    const bodies = sizes.map(([, size]) => randomBytes(size))
+    // Warm up both paths (load the model, open connections).
+    for (const body of bodies) {
       await load(direct(body), 20, 4)
       await load(viaGateway(body), 20, 4)
-      const d1 = await load(direct(body), n1, 1)
-      const g1 = await load(viaGateway(body), n1, 1)
-      const d16 = await load(direct(body), n16, 16)
-      const g16 = await load(viaGateway(body), n16, 16)
-      rows.push({
-        body: label,
-        directP50Ms: percentile(d1.latencies, 50),
-        gatewayP50Ms: percentile(g1.latencies, 50),
-        addedP50Ms: percentile(g1.latencies, 50) - percentile(d1.latencies, 50),
-        directP99Ms: percentile(d1.latencies, 99),
-        gatewayP99Ms: percentile(g1.latencies, 99),
-        addedP99Ms: percentile(g1.latencies, 99) - percentile(d1.latencies, 99),
-        directRps16: n16 / d16.seconds,
-        gatewayRps16: n16 / g16.seconds,
-        rpsRatio16: n16 / g16.seconds / (n16 / d16.seconds),
-      })
+    }
+    const perRound = sizes.map(() => [] as Array<Record<string, number>>)
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, [, , n1, n16]] of sizes.entries()) {
+        const body = bodies[i]!
+        const [d1, g1] = await alternate(direct(body), viaGateway(body), n1)
+        const dA = await load(direct(body), n16 / 2, 16)
+        const g16 = await load(viaGateway(body), n16, 16)
+        const dB = await load(direct(body), n16 / 2, 16)
+        const directRps16 = n16 / (dA.seconds + dB.seconds)
+        const gatewayRps16 = n16 / g16.seconds
+        perRound[i]!.push({
+          directP50Ms: percentile(d1, 50),
+          gatewayP50Ms: percentile(g1, 50),
+          addedP50Ms: percentile(g1, 50) - percentile(d1, 50),
+          directP99Ms: percentile(d1, 99),
+          gatewayP99Ms: percentile(g1, 99),
+          addedP99Ms: percentile(g1, 99) - percentile(d1, 99),
+          directRps16,
+          gatewayRps16,
+          rpsRatio16: gatewayRps16 / directRps16,
+        })
+      }
+    }
+    for (const [i, [label]] of sizes.entries()) {
+      const runs = perRound[i]!
+      const row: Record<string, number | string> = { body: label, rounds: runs.length }
+      for (const key of Object.keys(runs[0]!)) row[key] = median(runs.map((r) => r[key]!))
+      rows.push(row)
+      for (const t of TARGETS.filter((t) => t.body === label)) {
+        const values = runs.map((r) => r[t.key]!)
+        const m = median(values)
+        const met = 'atMost' in t ? m <= t.atMost : m >= t.atLeast
+        targets.push({ what: t.what, median: m, rounds: values, target: 'atMost' in t ? `≤ ${t.atMost} ${t.unit}`.trim() : `≥ ${t.atLeast}`, met })
+      }
+    }
+    console.log(`\nreal-time targets — gateway (keep-alive node:http client) vs SDK InvokeEndpoint, same endpoint, same run; medians of ${ROUNDS} rounds`)
+    for (const t of targets) {
+      const f = (v: number) => v.toFixed(t.what.startsWith('throughput') ? 3 : 2)
+      console.log(`${t.what}: ${f(t.median)} (rounds ${t.rounds.map(f).join(', ')}) — target ${t.target}: ${t.met ? 'met' : 'NOT met'}`)
     }
     const small = randomBytes(KiB)
     const cold: number[] = []
@@ -102,7 +161,7 @@ export async function benchRealtime(stack: LocalStack, gateway: Gateway, coldNam
     }
     cold.sort((a, b) => a - b)
     warm.sort((a, b) => a - b)
-    return { rows, mme: { models: coldNames.length, coldP50Ms: percentile(cold, 50), warmP50Ms: percentile(warm, 50), coldMaxMs: cold.at(-1)!, warmMaxMs: warm.at(-1)! } }
+    return { rows, targets, mme: { models: coldNames.length, coldP50Ms: percentile(cold, 50), warmP50Ms: percentile(warm, 50), coldMaxMs: cold.at(-1)!, warmMaxMs: warm.at(-1)! } }
   } finally {
     sm.destroy()
     agent.destroy()

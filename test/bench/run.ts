@@ -1,13 +1,19 @@
 /**
- * Upload benchmark (`npm run bench`, not part of the tests). For each size, in the same run and
- * alternating A B C A B C so drift hits all alike:
- *   direct   — a lib-storage Upload of the bytes straight to the local S3 (the reference);
- *   gateway  — the same bytes POSTed to the gateway (its own process), which streams them to the same S3;
- *   sink     — the same through a second gateway whose S3 throws the bytes away (the gateway's ceiling);
+ * The benchmark (`npm run bench`, not part of the tests): named scenarios, each against a reference
+ * measured in the same run, with their ratios. BENCH_SUITES picks them (default all but tus):
+ *   upload   — for each size, alternating A B C A B C so drift hits all alike:
+ *              direct  — a lib-storage Upload of the bytes straight to the local S3 (the reference);
+ *              gateway — the same bytes POSTed to the gateway (its own process), which streams them to the same S3;
+ *              sink    — the same through a second gateway whose S3 throws the bytes away (the gateway's ceiling);
+ *              with each gateway process's peak RSS (VmHWM, reset before every upload);
  *   tus      — (BENCH_SUITES=…,tus) the same bytes as a resumable upload (tus-js-client, 64 MiB PATCHes)
- *              to the first gateway's /uploads, compared with its plain jobs route in the same round.
- * It prints throughput, the ratio to the direct upload and each gateway process's peak RSS (VmHWM,
- * reset before every upload), and writes the figures as JSON to test/bench/results/.
+ *              to the first gateway's /uploads, compared with its plain jobs route in the same round;
+ *   realtime — echo on a multi-model endpoint through the gateway vs the SDK's InvokeEndpoint (realtime.ts);
+ *   burst    — status polls, then 1,000 small jobs at concurrency 64 vs the same SDK calls per job (burst.ts);
+ *   uploads  — 64 concurrent 16 MiB uploads and the gateway's peak RSS (burst.ts).
+ * It prints each scenario's figures, then the README's performance table (table.ts), and writes the
+ * figures as JSON to test/bench/results/; BENCH_README=1 also writes the table into README.md
+ * (`npm run bench:readme` does that from the newest results file).
  */
 import { DeleteObjectCommand } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
@@ -16,7 +22,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
+import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
@@ -25,12 +31,14 @@ import * as tus from 'tus-js-client'
 import { createS3Client } from '../../src/clients/aws.js'
 import { LOCAL_BUCKET, localEndpoints } from '../../src/local/defaults.js'
 import { startLocalStack } from '../../src/local/stack.js'
+import { benchBurst, type BurstResults } from './burst.js'
 import { benchRealtime, copyArtifacts } from './realtime.js'
+import { benchTable, withTable } from './table.js'
 import { startGatewayProcess } from './gateway-process.js'
 import { startSinkS3 } from './sink-s3.js'
 
 const MiB = 1024 * 1024
-const suites = (process.env.BENCH_SUITES ?? 'upload,realtime').split(',')
+const suites = (process.env.BENCH_SUITES ?? 'upload,realtime,burst,uploads').split(',')
 const TUS_CHUNK = 64 * MiB
 const sizes = (process.env.BENCH_SIZES_MIB ?? '128,256,1024').split(',').map((s) => Number(s) * MiB)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -209,6 +217,15 @@ async function main() {
     await rm(dataDir, { recursive: true, force: true })
   }
 
+  // The burst, polls and concurrent uploads run on a stack and gateway of their own.
+  let burst: BurstResults | undefined
+  const withBurst = suites.includes('burst')
+  const withUploads = suites.includes('uploads')
+  if (withBurst || withUploads) {
+    console.log(`\n${withBurst ? 'status polls and job burst' : ''}${withBurst && withUploads ? ', then ' : ''}${withUploads ? 'concurrent uploads' : ''}`)
+    burst = await benchBurst(withBurst && withUploads ? {} : { only: withBurst ? 'burst' : 'uploads' })
+  }
+
   const f = (n: number, d = 1) => n.toFixed(d)
   if (results.length > 0) printUploads(results, f)
   if (realtime !== undefined) {
@@ -226,8 +243,16 @@ async function main() {
   const outDir = join(root, 'test/bench/results')
   await mkdir(outDir, { recursive: true })
   const out = join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-  await writeFile(out, `${JSON.stringify({ partSizeBytes, queueSize, rounds, node: process.version, uploads: results, realtime }, null, 2)}\n`)
+  const all = { partSizeBytes, queueSize, rounds, node: process.version, cpus: cpus().length, uploads: results, realtime, burst }
+  await writeFile(out, `${JSON.stringify(all, null, 2)}\n`)
   console.log(`\nwrote ${out}`)
+  const table = benchTable(all)
+  console.log(`\n${table}`)
+  if (process.env.BENCH_README === '1') {
+    const readme = join(root, 'README.md')
+    await writeFile(readme, withTable(await readFile(readme, 'utf8'), table))
+    console.log('\nREADME.md: performance table written')
+  }
 }
 
 function printUploads(results: Array<Record<string, number>>, f: (n: number, d?: number) => string) {

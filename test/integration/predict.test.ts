@@ -21,6 +21,8 @@ t.test('echo: binary, Triton binary+json and KServe v2 bodies come back byte for
     t.equal(res.headers.get('content-type'), type)
     t.same(Buffer.from(await res.arrayBuffer()), body, `${type}: byte-exact`)
     t.equal(res.headers.get('x-invoked-variant'), 'AllTraffic')
+    // Large answers are forwarded as they arrive, with the model's length.
+    t.equal(res.headers.get('content-length'), String(body.length), `${type}: Content-Length`)
   }
 })
 
