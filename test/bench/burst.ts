@@ -19,7 +19,7 @@
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { InvokeEndpointAsyncCommand } from '@aws-sdk/client-sagemaker-runtime'
-import type { ChildProcess } from 'node:child_process'
+import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -27,7 +27,7 @@ import { Agent, createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import pino from 'pino'
 import { createS3Client, createSageMakerRuntimeClient } from '../../src/clients/aws.js'
 import { LOCAL_BUCKET, localEndpoints } from '../../src/local/defaults.js'
@@ -98,7 +98,16 @@ async function sustained(seconds: number, concurrency: number, one: () => Promis
 
 export interface BurstResults {
   rounds: number
-  polls: { concurrency: number; seconds: number; inProgressPerSecond: number; completedPerSecond: number; notOk: number }
+  polls: {
+    concurrency: number
+    seconds: number
+    inProgressPerSecond: number
+    completedPerSecond: number
+    /** The same client against a bare Fastify route sending the same text (bare-server.ts). */
+    barePerSecond: number
+    completedToBare: number
+    notOk: number
+  }
   burst: {
     jobs: number
     concurrency: number
@@ -194,27 +203,46 @@ export async function benchBurst(options: { only?: 'burst' | 'uploads'; log?: (l
         }
       let k = 0
       const poll = (ids: string[]) => () => call(agent, `${gateway!.url}/jobs/${ids[k++ % ids.length]}`, 'GET', {})
-      const pollRuns: Array<{ inProgress: number; completed: number; bad: number }> = []
+      const roles = new Map<number, string>([[gateway.child.pid!, 'gateway'], [process.pid, 'load generator'], ...stack.processes().map((p) => [p.pid, `local ${p.role}`] as [number, string])])
+      const label = (pid: number) => roles.get(pid)
+      const pollRuns: Array<{ inProgress: number; completed: number; bare: number; bad: number }> = []
+      // The reference for polls: a bare Fastify route sending the same text, in its own process.
+      const sample = (await call(agent, `${gateway.url}/jobs/${doneIds[0]}`, 'GET', {})).text
+      const bare = fork(fileURLToPath(new URL('./bare-server.js', import.meta.url)), [], { env: { ...process.env, BARE_BODY: sample }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      const barePort = (await once(bare, 'message')) as [number]
+      const bareUrl = `http://127.0.0.1:${barePort[0]}`
+      const bareAgent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+      const pollBare = () => call(bareAgent, `${bareUrl}/jobs/${doneIds[k++ % doneIds.length]}`, 'GET', {})
+      roles.set(bare.pid!, 'bare Fastify')
       await sustained(1, CONCURRENCY, poll(heldIds))
       await sustained(1, CONCURRENCY, poll(doneIds))
+      await sustained(1, CONCURRENCY, pollBare)
       for (let round = 1; round <= ROUNDS; round++) {
+        const c0 = cpuSnapshot()
         const inProgress = await sustained(POLL_SECONDS, CONCURRENCY, poll(heldIds))
+        const c1 = cpuSnapshot()
         const completed = await sustained(POLL_SECONDS, CONCURRENCY, poll(doneIds))
-        pollRuns.push({ inProgress: inProgress.perSecond, completed: completed.perSecond, bad: inProgress.bad + completed.bad })
-        log(`  polls round ${round}: in progress ${inProgress.perSecond.toFixed(0)}/s, completed ${completed.perSecond.toFixed(0)}/s`)
+        const c2 = cpuSnapshot()
+        const bareRun = await sustained(POLL_SECONDS, CONCURRENCY, pollBare)
+        const c3 = cpuSnapshot()
+        pollRuns.push({ inProgress: inProgress.perSecond, completed: completed.perSecond, bare: bareRun.perSecond, bad: inProgress.bad + completed.bad })
+        log(`  polls round ${round}: in progress ${inProgress.perSecond.toFixed(0)}/s, completed ${completed.perSecond.toFixed(0)}/s, bare Fastify ${bareRun.perSecond.toFixed(0)}/s`)
+        log(`    CPU, in progress: ${formatCpu(cpuSpent(c0, c1, label), POLL_SECONDS)}; completed: ${formatCpu(cpuSpent(c1, c2, label), POLL_SECONDS)}; bare: ${formatCpu(cpuSpent(c2, c3, label), POLL_SECONDS)}`)
       }
+      bare.disconnect()
+      bareAgent.destroy()
       results.polls = {
         concurrency: CONCURRENCY,
         seconds: POLL_SECONDS,
         inProgressPerSecond: median(pollRuns.map((r) => r.inProgress)),
         completedPerSecond: median(pollRuns.map((r) => r.completed)),
+        barePerSecond: median(pollRuns.map((r) => r.bare)),
+        completedToBare: median(pollRuns.map((r) => r.completed / r.bare)),
         notOk: pollRuns.reduce((n, r) => n + r.bad, 0),
       }
       log(
-        `status polls at concurrency ${CONCURRENCY} (medians of ${ROUNDS}): in progress ${results.polls.inProgressPerSecond.toFixed(0)}/s (target ≥ 1,500), completed ${results.polls.completedPerSecond.toFixed(0)}/s (target ≥ 10,000)${results.polls.notOk > 0 ? ` (${results.polls.notOk} not 200)` : ''}`,
+        `status polls at concurrency ${CONCURRENCY} (medians of ${ROUNDS}): in progress ${results.polls.inProgressPerSecond.toFixed(0)}/s (target ≥ 1,500), completed ${results.polls.completedPerSecond.toFixed(0)}/s (target ≥ 10,000), ${results.polls.completedToBare.toFixed(2)} of a bare Fastify route's ${results.polls.barePerSecond.toFixed(0)}/s${results.polls.notOk > 0 ? ` (${results.polls.notOk} not 200)` : ''}`,
       )
-      const roles = new Map<number, string>([[gateway.child.pid!, 'gateway'], [process.pid, 'load generator'], ...stack.processes().map((p) => [p.pid, `local ${p.role}`] as [number, string])])
-      const label = (pid: number) => roles.get(pid)
       const rows: Array<{ tps: number; p50: number; p99: number; directTps: number; directP50: number; directP99: number; cpu: Map<string, number> }> = []
       const refused: Record<number, number> = {}
       for (let round = 1; round <= ROUNDS; round++) {

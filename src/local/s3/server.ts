@@ -113,22 +113,22 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3Serv
     }
     const e = err instanceof S3Error ? err : new S3Error(500, 'InternalError', 'We encountered an internal error. Please try again.')
     const headers: Record<string, string | number> = { ...baseHeaders(r as S3Context), ...e.headers }
-    if (!req.complete) {
+    // A request that declares no body (a HEAD, a GET) has nothing left to read: its connection stays
+    // open for the next request, as S3 keeps it after a 404. (Node may not yet count such a request
+    // complete here, since nothing has read its end.)
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0'
+    if (!req.complete && hasBody) {
       // The rest of an unread body is discarded so the client can finish sending and read this answer;
       // a large or unbounded one also ends the connection instead of being read to the end.
       const declared = Number(req.headers['content-length'] ?? NaN)
       if (!(declared <= MAX_DRAIN_BYTES)) headers['connection'] = 'close'
       req.resume()
     }
-    if (r.method === 'HEAD') {
-      // HEAD errors carry no body; the SDK then names them by status (404 → NotFound).
-      res.writeHead(e.status, headers)
-      res.end()
-      return
-    }
     const body = Buffer.from(errorXml(e, resource, r.requestId), 'utf8')
     res.writeHead(e.status, { ...headers, 'content-type': 'application/xml', 'content-length': body.length })
-    res.end(body)
+    // HEAD errors carry no body (the SDK then names them by status: 404 → NotFound), but the headers a
+    // GET would have: without a Content-Length, Node ends the connection after the answer.
+    res.end(r.method === 'HEAD' ? undefined : body)
   }
 
   const server = createServer(

@@ -46,6 +46,30 @@ t.test('HEAD errors have no body; error documents carry code, resource and reque
   t.match(xml, /<Error><Code>NoSuchKey<\/Code><Message>[^<]+<\/Message><Key>missing key<\/Key><Resource>\/test-bucket\/missing key<\/Resource><RequestId>[0-9A-F]+<\/RequestId><\/Error>/)
 })
 
+t.test('keep-alive: an error answer to a request without a body keeps the connection (a HEAD or GET 404, an anonymous 403)', async (t) => {
+  const { server } = await startS3(t)
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => agent.destroy())
+  const sockets = new Set<unknown>()
+  const u = new URL(server.url)
+  const ask = (method: string, path: string, headers: Record<string, string>) =>
+    new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+      const req = request({ host: u.hostname, port: u.port, method, path, headers, agent }, (res) => {
+        sockets.add(res.socket)
+        res.resume()
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }))
+      })
+      req.on('error', reject)
+      req.end()
+    })
+  for (const method of ['HEAD', 'GET', 'HEAD']) {
+    const signed = await signRaw(server.url, { method, path: `/${BUCKET}/missing`, headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } })
+    t.same(await ask(method, `/${BUCKET}/missing`, signed.headers), { status: 404, connection: 'keep-alive' }, `${method} of a missing key`)
+  }
+  t.same(await ask('HEAD', `/${BUCKET}/missing`, {}), { status: 403, connection: 'keep-alive' }, 'an unsigned HEAD')
+  t.equal(sockets.size, 1, 'all on one connection')
+})
+
 t.test('keep-alive: many requests reuse one connection', async (t) => {
   const { server, dataDir } = await startS3(t)
   const agent = new Agent({ keepAlive: true, maxSockets: 1 })
