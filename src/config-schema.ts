@@ -139,10 +139,12 @@ const uploadSchema = z.strictObject({
    * The memory the part buffers of all streamed uploads together (POST /models/{name}/jobs) may take:
    * past it an upload waits for room, its client held back by TCP, instead of allocating. A part of
    * room costs two parts of memory (lib-storage keeps the part just sent until the next is
-   * assembled), so the default, 128 MiB, lets 8 uploads of 8 MiB parts fill a part at once; it suits
-   * an instance with 1 GiB of memory. At least two parts are used.
+   * assembled), so the default, 96 MiB, lets 6 uploads of 8 MiB parts fill a part at once (one upload
+   * keeps its 4 parts in flight); it suits an instance with 1 GiB of memory. Buffers received from
+   * sockets and not yet collected come on top: 64 concurrent 16 MiB uploads peaked at 321-355 MiB RSS
+   * with 96 MiB, 356-395 MiB with 128 MiB (bench:burst, BENCH_ONLY=uploads). At least two parts are used.
    */
-  maxBufferedBytes: z.number().int().min(5 * MiB).max(64 * GiB).default(128 * MiB),
+  maxBufferedBytes: z.number().int().min(5 * MiB).max(64 * GiB).default(96 * MiB),
   /** A request body with no byte from the client for this long is ended (408). */
   idleTimeoutMs: ms(100).default(30_000),
   /** A resumable (tus) upload not finished within this is removed: its multipart upload aborted, its objects deleted. */
