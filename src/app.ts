@@ -319,13 +319,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   app.decorate('keyring', keyring)
   app.decorate('sweepCanceledJobs', removal.sweepCanceled)
   app.decorate('modelRegistry', models)
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks that wait on nothing take a callback: no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id)
     if (lifecycle.draining) void reply.header('connection', 'close')
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
-    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) throw errors.badRequest('The request has no Host header.')
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) return done(errors.badRequest('The request has no Host header.'))
     const expect = request.headers.expect
-    if (expect !== undefined && expect.trim().toLowerCase() !== '100-continue') throw errors.expectationFailed()
+    if (expect !== undefined && expect.trim().toLowerCase() !== '100-continue') return done(errors.expectationFailed())
+    done()
   })
   // RFC 9110 §10.1.1: an expectation other than 100-continue cannot be met. Node would answer a bare
   // 417 by itself; handed on as a request instead, the first hook answers it with a problem.
@@ -362,9 +364,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Helmet's defaults on every HTML page the gateway serves. Model results (which may be HTML) keep
   // their own stricter headers (services/job-result.ts: CSP sandbox, attachment), so they are skipped.
   await app.register(helmet, { global: false })
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html') && !reply.hasHeader('content-security-policy')) await reply.helmet()
-    return payload
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html') && !reply.hasHeader('content-security-policy')) {
+      void Promise.resolve(reply.helmet()).then(() => done(null, payload), done)
+      return
+    }
+    done(null, payload)
   })
   app.addHook('onReady', async () => {
     await dependencies.check()
