@@ -9,20 +9,16 @@ import { authHeaders, createAgent, send, type Agent } from './http.js'
 import { runJobsLevel } from './jobs.js'
 import { runLoop, type Counters, type Limit, type Sample } from './loop.js'
 import { silentProgress, type Progress } from './progress.js'
+import type { LoadTestOptions } from './options.js'
 import { measure, withComparison, type Level, type Measured, type Report } from './report.js'
 
-export interface RunOptions {
-  url: string
-  model: string
-  mode: 'predict' | 'jobs'
-  concurrency: number[]
-  durationSeconds?: number
-  requests?: number
-  /** predict: seconds of unmeasured requests before each level and path (0: none). */
-  warmupSeconds: number
+/**
+ * The parsed command line's load settings (options.ts), with the body read and the direct target
+ * resolved. warmupSeconds (predict): unmeasured requests before each level and path (0: none).
+ */
+export interface RunOptions
+  extends Pick<LoadTestOptions, 'url' | 'model' | 'mode' | 'concurrency' | 'durationSeconds' | 'requests' | 'warmupSeconds' | 'apiKey' | 'pricePerHour'> {
   body: RequestBody
-  apiKey?: string
-  pricePerHour?: number
   /** jobs: how long after its 202 a job is followed (default 900 s). */
   followSeconds?: number
   /** predict: also measure the same load sent straight to this endpoint. */
