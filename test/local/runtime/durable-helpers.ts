@@ -60,11 +60,22 @@ export async function runtimeHarness(t: Teardown): Promise<RuntimeHarness> {
   }
 }
 
-/** A loopback port that nothing listens on now (a container that is down); a test may listen on it later. */
+/**
+ * A loopback port that nothing listens on now (a container that is down); a test may listen on it
+ * later. It is taken below Linux's ephemeral range (32768-60999), where no server of another test
+ * running in parallel lands by listening on port 0: otherwise such a server could take the port in
+ * between and answer for the "down" container (a CI run once waited 60 s for a refused connection).
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000)
+    const server = createServer()
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false))
+      server.listen(port, '127.0.0.1', () => resolve(true))
+    })
+    if (!free) continue
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    return port
+  }
 }
