@@ -228,8 +228,9 @@ export function uploadRoutes(o: UploadRoutesOptions) {
     app.addHook('onClose', async () => clearInterval(cleanupTimer))
 
     /** Hands the request to tus and answers with what tus answered: a problem document for its errors. */
-    async function pass(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    async function pass(request: FastifyRequest, reply: FastifyReply, before?: (response: Response) => Promise<void>): Promise<FastifyReply> {
       const response = await tus.handleWeb(new NodeRequest({ req: request.raw, res: reply.raw }))
+      if (before !== undefined && response.status < 400) await before(response)
       response.headers.forEach((value, name) => {
         // CORS is the gateway's (@fastify/cors, cors.origins): tus's own CORS headers are not passed on.
         if (name !== 'content-length' && name !== 'content-type' && !name.startsWith('access-control-')) void reply.header(name, value)
@@ -376,10 +377,15 @@ export function uploadRoutes(o: UploadRoutesOptions) {
       },
       async (request, reply) => {
         const upload = await ownUpload(request, request.params.id)
-        if (upload.size !== undefined && upload.offset === upload.size) {
-          void reply.headers(await startJob(request, upload, clientGone(request, reply)))
-        }
-        return pass(request, reply)
+        // Decided on the offset tus answers with, not on the read above: a part held up when an
+        // earlier PATCH failed may land between the two, and an answer that says "complete" without
+        // Job-Location would leave the client (which then sends nothing more) with no job.
+        return pass(request, reply, async (response) => {
+          const offset = response.headers.get('upload-offset')
+          if (offset === null || offset !== response.headers.get('upload-length')) return
+          const size = Number(offset)
+          void reply.headers(await startJob(request, { ...upload, size, offset: size }, clientGone(request, reply)))
+        })
       },
     )
 
