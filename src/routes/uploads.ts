@@ -1,9 +1,11 @@
-import { S3Store } from '@tus/s3-store'
+import type { Part } from '@aws-sdk/client-s3'
+import { S3Store, type MetadataValue } from '@tus/s3-store'
 import { MemoryLocker, Server as TusServer } from '@tus/server'
 import { Metadata, type Upload } from '@tus/utils'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { IncomingMessage } from 'node:http'
+import type { Readable } from 'node:stream'
 import { NodeRequest } from 'srvx/node'
 import { z } from 'zod'
 import { limitedProblems, noBody, problem, RETRY_AFTER } from '../api/responses.js'
@@ -70,14 +72,36 @@ export interface UploadRoutesOptions {
 type AsyncModel = NamedModel & AsyncModelConfig
 
 /**
- * @tus/s3-store with two fixes: termination also removes the `.part` object (an unfinished tail
- * shorter than a part), and expiry looks only at this gateway's unfinished uploads — multipart
- * uploads under `<prefix>jobs/` that have a tus `.info` or a direct upload's record
- * (routes/direct-uploads.ts) beside them, both removed with them. The store's own deleteExpired
- * aborts every multipart upload in the bucket older than the expiry, including the direct uploads
- * of POST /models/{name}/jobs and anything else that shares the bucket.
+ * How many parts, numbered from 1 without a gap, hold exactly the first `bytes` bytes; undefined when
+ * no run of them adds up to that.
  */
-class GatewayS3Store extends S3Store {
+export function partsHolding(parts: readonly { PartNumber?: number; Size?: number }[], bytes: number): number | undefined {
+  let sum = 0
+  for (let i = 0; ; i++) {
+    if (sum === bytes) return i
+    const part = parts[i]
+    if (part === undefined || sum > bytes || part.PartNumber !== i + 1) return undefined
+    sum += part.Size ?? 0
+  }
+}
+
+/**
+ * @tus/s3-store with these fixes:
+ * - A part that S3 takes after its PATCH gave up on it (S3 stalled, the request already sent) is
+ *   never counted twice. The store numbers a PATCH's first part after the last part S3 lists, so such
+ *   a part landing between tus's offset check and the write made the resumed bytes a second copy
+ *   under the next number (13.6 MB of parts for a 9.4 MB upload, which S3 then refused to complete).
+ *   Here a PATCH numbers its parts after those that hold the bytes before its offset, so a late part
+ *   is overwritten by the same bytes under its own number, and completing uses only the parts that
+ *   add up to the upload's length (and refuses when none do, rather than assemble a wrong input).
+ * - Termination also removes the `.part` object (an unfinished tail shorter than a part).
+ * - Expiry looks only at this gateway's unfinished uploads — multipart uploads under `<prefix>jobs/`
+ *   that have a tus `.info` or a direct upload's record (routes/direct-uploads.ts) beside them, both
+ *   removed with them. The store's own deleteExpired aborts every multipart upload in the bucket
+ *   older than the expiry, including the direct uploads of POST /models/{name}/jobs and anything else
+ *   that shares the bucket.
+ */
+export class GatewayS3Store extends S3Store {
   constructor(
     options: ConstructorParameters<typeof S3Store>[0],
     private readonly keyPrefix: string,
@@ -100,6 +124,22 @@ class GatewayS3Store extends S3Store {
     const metadata = await this.getMetadata(id)
     await this.finishMultipartUpload(metadata, await this.retrieveParts(id))
     await this.clearCache(id)
+  }
+
+  protected override async uploadParts(metadata: MetadataValue, readStream: Readable, currentPartNumber: number, offset: number): Promise<number> {
+    // `offset` is where the parts end and this PATCH's bytes begin (an unfinished tail prepended).
+    const held = partsHolding(await this.retrieveParts(metadata.file.id), offset)
+    return super.uploadParts(metadata, readStream, held === undefined ? currentPartNumber : held + 1, offset)
+  }
+
+  protected override async finishMultipartUpload(metadata: MetadataValue, parts: Part[]): Promise<string | undefined> {
+    const size = metadata.file.size
+    const held = size === undefined ? undefined : partsHolding(parts, size)
+    if (held === undefined) {
+      const total = parts.reduce((sum, part) => sum + (part.Size ?? 0), 0)
+      throw new Error(`the parts of ${metadata.file.id} (${parts.length}, ${total} bytes) do not make up its ${size} bytes`)
+    }
+    return super.finishMultipartUpload(metadata, parts.slice(0, held))
   }
 
   override async remove(id: string): Promise<void> {
