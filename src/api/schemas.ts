@@ -41,7 +41,7 @@ export const Problem = z
     instance: z.string().optional().describe('The request target'),
     requestId: z.string().describe('Also in the `X-Request-Id` response header; quote it in support requests.'),
     jobStatus: z
-      .enum(['in_progress', 'failed', 'expired'])
+      .enum(['in_progress', 'failed', 'expired', 'canceled'])
       .optional()
       .describe('`job_not_completed` only: the state of the job whose result was asked for.'),
     accepted: z.array(z.string()).optional().describe("`unsupported_media_type`: the model's accepted content types."),
@@ -54,6 +54,7 @@ export const Problem = z
     idleTimeoutMs: z.int().optional().describe('`request_timeout`: how long the body may send nothing.'),
     maxConcurrentUploads: z.int().optional().describe('`too_many_uploads`: the limit that was reached.'),
     requestsPerMinute: z.int().optional().describe("`rate_limited`: the API key's limit."),
+    reason: z.string().optional().describe('`webhook_not_allowed`: why the URL is refused.'),
   })
   .meta({
     id: 'Problem',
