@@ -148,8 +148,8 @@ export const errors = {
       details: { requestsPerMinute: perMinute },
     }),
   /** This client's own cap on uploads at once (the gateway's capacity is the 503 tooManyUploads). */
-  tooManyClientUploads: (max: number) =>
-    new AppError('too_many_uploads', 429, `This API key already has ${max} uploads in progress; retry when one ends.`, {
+  tooManyClientUploads: (max: number, who: 'API key' | 'client address' = 'API key') =>
+    new AppError('too_many_uploads', 429, `This ${who} already has ${max} uploads in progress; retry when one ends.`, {
       headers: { 'retry-after': '5' },
       details: { maxConcurrentUploads: max },
     }),

@@ -4,12 +4,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { listeningLine, spawnServer } from './helpers/server-process.js'
+import { eventually } from './helpers/upload-client.js'
 
 t.test('npm start: the gateway on the local stack, local.json, clean shutdown', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'sagegate-start-'))
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
   const child = spawnServer({ SAGEGATE_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' })
   t.teardown(() => void child.kill('SIGKILL'))
+  // Every line of its log, the banner's reader notwithstanding.
+  let log = ''
+  child.stdout!.on('data', (c: Buffer) => (log += c.toString()))
   const banner = await listeningLine(child)
   const url = banner?.url
   t.ok(url, 'printed its URL')
@@ -19,6 +23,11 @@ t.test('npm start: the gateway on the local stack, local.json, clean shutdown', 
     models: ['echo (realtime)', 'language-id (realtime)', 'sentiment (realtime)', 'summarize (async)', 'summarize-live (realtime)', 'video-frames (async)'],
     localJson: join(dataDir, 'local.json'),
   }, 'the banner: URL, docs, every routable model, local.json')
+  // No keys: open mode, said at start as a warning.
+  await eventually('the open-mode warning', () => /no API keys configured/.test(log))
+  const warning = JSON.parse(log.split('\n').find((l) => l.includes('no API keys configured'))!) as Record<string, unknown>
+  t.match(warning, { level: 40, msg: /open to anyone who can reach it/ }, 'open mode: a warning at start')
+  t.notMatch(log, /API keys required/)
   t.equal((await fetch(`${url}/docs/`)).status, 200, 'the docs URL answers')
   t.same(await (await fetch(`${url}/readyz`)).json(), { status: 'ready', checks: { storage: 'ok', runtime: 'ok' } })
   const models = (await (await fetch(`${url}/models`)).json()) as { models: Array<{ name: string }> }

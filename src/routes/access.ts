@@ -120,7 +120,7 @@ export function createClientUploads() {
       if (max === undefined) return () => {}
       const key = clientOf(request)
       const n = counts.get(key) ?? 0
-      if (n >= max) throw errors.tooManyClientUploads(max)
+      if (n >= max) throw errors.tooManyClientUploads(max, key.startsWith('ip:') ? 'client address' : 'API key')
       counts.set(key, n + 1)
       let released = false
       return () => {
