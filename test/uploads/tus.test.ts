@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto'
+import { request, type IncomingHttpHeaders } from 'node:http'
 import t from 'tap'
 import * as tus from 'tus-js-client'
 import { KEYS, withKeys } from '../helpers/auth.js'
 import { generateText } from '../helpers/generate-text.js'
 import { startTestStack, waitForJob } from '../helpers/stack.js'
+import { eventually } from '../helpers/upload-client.js'
 
 /** tus-js-client in Node, against the gateway on the real local stack. */
 function upload(endpoint: string, body: Buffer, metadata: Record<string, string>, options: Partial<tus.UploadOptions> = {}) {
@@ -143,6 +145,102 @@ t.test('a video whose first bytes are not a video is refused at the first PATCH 
   t.equal(patch.status, 415)
   t.match(await patch.json(), { code: 'content_mismatch' })
   t.same(await it.keys(`${it.config.storage.prefix}jobs/`), [], 'nothing left')
+  t.equal(await it.openUploads(), 0)
+})
+
+t.test('creation-with-upload: a video whose first bytes are not a video is refused 415 and nothing is stored', async (t) => {
+  const it = await startTestStack(t, { configure: withKeys() })
+  const res = await fetch(`${it.baseUrl}/uploads`, {
+    method: 'POST',
+    headers: {
+      'tus-resumable': '1.0.0',
+      ...auth,
+      'upload-length': '100000',
+      'upload-metadata': meta({ model: 'video-frames', filetype: 'video/mp4' }),
+      'content-type': 'application/offset+octet-stream',
+    },
+    body: Buffer.alloc(100000, 'not a video '),
+  })
+  t.equal(res.status, 415)
+  t.match(res.headers.get('content-type'), /^application\/problem\+json/)
+  t.match(await res.json(), { code: 'content_mismatch', declared: 'video/mp4' })
+  t.equal(res.headers.get('location'), null, 'no upload URL')
+  t.same(await it.keys(`${it.config.storage.prefix}jobs/`), [], 'no object: neither input, .info nor .part')
+  t.equal(await it.openUploads(), 0, 'no multipart upload')
+})
+
+/** A PATCH over a real socket whose body the test sends by hand (to hold it open), and its answer. */
+function openPatch(url: string, headers: Record<string, string>) {
+  const req = request(url, { method: 'PATCH', headers })
+  const answer = new Promise<{ status: number; headers: IncomingHttpHeaders; body: any }>((resolve, reject) => {
+    req.on('response', (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString()
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text === '' ? undefined : JSON.parse(text) })
+      })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+  })
+  // The answer may come before the whole body is sent (a refusal): then writing fails, which is fine.
+  const write = (bytes: Buffer) => new Promise<void>((resolve) => (req.write(bytes) ? resolve() : req.once('drain', resolve)))
+  return { req, write, end: (bytes?: Buffer) => void req.end(bytes), answer }
+}
+
+t.test("past a key's concurrent uploads, a PATCH is refused 429 too_many_uploads while another PATCH runs; then it goes through", async (t) => {
+  const it = await startTestStack(t, { configure: withKeys({ acmeWeb: { maxConcurrentUploads: 1 } }) })
+  const MiB = 1024 * 1024
+  const tusHeaders = { 'tus-resumable': '1.0.0', ...auth }
+  const create = async (length: number) => {
+    const created = await fetch(`${it.baseUrl}/uploads`, {
+      method: 'POST',
+      headers: { ...tusHeaders, 'upload-length': String(length), 'upload-metadata': meta({ model: 'summarize', filetype: 'text/plain' }) },
+    })
+    t.equal(created.status, 201, 'a creation without a body is not an upload in progress')
+    return created.headers.get('location')!
+  }
+  const offsetOf = async (url: string) => Number((await fetch(url, { method: 'HEAD', headers: tusHeaders })).headers.get('upload-offset'))
+  const inFlight = async () => Number(/^sagegate_uploads_in_flight (\d+)$/m.exec(await (await fetch(`${it.baseUrl}/metrics`)).text())?.[1])
+  // Neither upload is finished by its PATCH, so no job starts behind the test's back.
+  const a = await create(3 * MiB)
+  const b = await create(64 * 1024)
+  const text = Buffer.from(generateText(2 * MiB, { seed: 7 }))
+  const patchHeaders = (length: number) => ({ ...tusHeaders, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': String(length) })
+
+  // The first PATCH sends half its body and holds the socket open.
+  const first = openPatch(a, patchHeaders(text.length))
+  await first.write(text.subarray(0, MiB))
+  await eventually('the first PATCH is being received', async () => (await inFlight()) === 1)
+
+  const bBody = Buffer.from(generateText(32 * 1024, { seed: 8 }))
+  const refused = openPatch(b, patchHeaders(bBody.length))
+  refused.end(bBody)
+  const answer = await refused.answer
+  t.equal(answer.status, 429)
+  t.match(answer.headers['content-type'], /^application\/problem\+json/)
+  t.match(answer.body, { code: 'too_many_uploads', maxConcurrentUploads: 1 })
+  t.ok(Number(answer.headers['retry-after']) > 0, 'Retry-After in seconds')
+  t.equal(await offsetOf(b), 0, 'the refused PATCH stored nothing')
+  t.equal(await inFlight(), 1, 'the first PATCH still runs')
+
+  first.end(text.subarray(MiB))
+  const done = await first.answer
+  t.equal(done.status, 204, 'the first PATCH completes')
+  t.equal(done.headers['upload-offset'], String(text.length))
+  await eventually('the first PATCH has given back its place', async () => (await inFlight()) === 0)
+
+  const again = openPatch(b, patchHeaders(bBody.length))
+  again.end(bBody)
+  const retried = await again.answer
+  t.equal(retried.status, 204, 'the second upload proceeds once the first PATCH ended')
+  t.equal(retried.headers['upload-offset'], String(bBody.length))
+  t.equal(await offsetOf(a), text.length)
+  t.equal(await offsetOf(b), bBody.length)
+
+  for (const url of [a, b]) t.equal((await fetch(url, { method: 'DELETE', headers: tusHeaders })).status, 204)
+  t.same(await it.keys(`${it.config.storage.prefix}jobs/`), [])
   t.equal(await it.openUploads(), 0)
 })
 
