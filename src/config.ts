@@ -105,6 +105,15 @@ function readConfigFile(path: string): unknown {
  * Reads the configuration from `env` (and the file it names). Throws a ConfigError naming every bad
  * key — environment variables by their name, file keys by their path — at once.
  */
+/** Variables AWS compute sets for its workloads' credentials (EKS IRSA and Pod Identity, ECS, Lambda). */
+const AWS_COMPUTE_VARIABLES = [
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+] as const
+
 export function loadConfig(env: Record<string, string | undefined>, readFile: (path: string) => unknown = readConfigFile): Config {
   const problems: string[] = []
   let raw: unknown = {}
@@ -132,13 +141,18 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
 
   // The embedded local stack runs only when asked for, or when nothing points at AWS outside
   // production: a production deployment that forgot its bucket must not store uploads on local disk.
+  // Running on AWS compute counts as production: EKS (IRSA, Pod Identity), ECS and Lambda give their
+  // workloads credentials through these variables, which a developer's shell does not have (unlike
+  // AWS_PROFILE or AWS_REGION, which do not count, so that `npm start` stays local there).
   const pointedAtAws = c.storage.bucket !== undefined || c.aws.s3Endpoint !== undefined || c.aws.sageMakerRuntimeEndpoint !== undefined
-  const production = env.NODE_ENV === 'production'
+  const onAws = AWS_COMPUTE_VARIABLES.find((name) => env[name] !== undefined && env[name] !== '')
+  const production = env.NODE_ENV === 'production' || onAws !== undefined
   const localEnabled = c.local.enabled ?? (!pointedAtAws && !production)
   if (!localEnabled && c.storage.bucket === undefined) {
+    const why = env.NODE_ENV === 'production' ? 'NODE_ENV=production' : `running on AWS: ${onAws} is set`
     throw new ConfigError([
       production && c.local.enabled === undefined
-        ? 'storage.bucket (SAGEGATE_BUCKET): required in production (NODE_ENV=production); set SAGEGATE_LOCAL=true to run the embedded local stack instead'
+        ? `storage.bucket (SAGEGATE_BUCKET): required in production (${why}); set SAGEGATE_LOCAL=true to run the embedded local stack instead`
         : 'storage.bucket (SAGEGATE_BUCKET): required when the local stack is disabled',
     ])
   }

@@ -59,6 +59,13 @@ t.test('production never falls back to the embedded local stack', async (t) => {
   t.match(err.problems[0], /SAGEGATE_BUCKET.*required in production.*SAGEGATE_LOCAL=true/)
   t.equal(loadConfig({ NODE_ENV: 'production', SAGEGATE_LOCAL: 'true' }).local.enabled, true, 'unless asked for')
   t.equal(loadConfig({ NODE_ENV: 'production', SAGEGATE_BUCKET: 'my-bucket', SAGEGATE_ANONYMOUS: 'true' }).local.enabled, false)
+  // Running on AWS compute is production too, whatever NODE_ENV says; a developer's AWS_PROFILE is not.
+  for (const name of ['AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_EXECUTION_ENV', 'AWS_LAMBDA_FUNCTION_NAME']) {
+    const onAws = t.throws(() => loadConfig({ [name]: 'set' })) as ConfigError
+    t.match(onAws.problems[0], new RegExp(`SAGEGATE_BUCKET.*required in production \\(running on AWS: ${name} is set\\)`), name)
+    t.equal(loadConfig({ [name]: 'set', SAGEGATE_LOCAL: 'true' }).local.enabled, true, `${name}: unless asked for`)
+  }
+  t.equal(loadConfig({ AWS_PROFILE: 'dev', AWS_REGION: 'eu-west-1' }).local.enabled, true, "a developer's profile and region keep npm start local")
 })
 
 t.test('an AWS endpoint without a bucket is a configuration error, not the local stack', async (t) => {
