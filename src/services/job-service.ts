@@ -394,22 +394,37 @@ export function createJobService(deps: JobServiceDeps) {
     return found.view
   }
 
-  /** The record and its output location; `notCompleted` explains (409) why there is no output yet. */
+  /**
+   * The record and its output location. `noOutput` is called when the output was not found: it
+   * throws the 409 that says why (the job's state), or returns when the job has completed since (its
+   * output appeared between the two looks), so that the caller looks once more; a second miss is S3's
+   * fault, a 503.
+   */
   async function resultOf(id: string, tenant: string, signal: AbortSignal) {
     const record = await readRecord(id, tenant, signal)
-    const notCompleted = async () => errors.notCompleted((await outcomeOf(record, signal)).status)
-    return { output: location(record.outputLocation), notCompleted }
+    let misses = 0
+    const noOutput = async (): Promise<void> => {
+      const status = (await outcomeOf(record, signal)).status
+      if (status !== 'completed') throw errors.notCompleted(status)
+      if (misses++ > 0) throw errors.upstreamUnavailable('Storage', 1, new Error(`the output of job ${id} is reported and then missing`))
+    }
+    return { output: location(record.outputLocation), noOutput }
   }
 
   /** Headers of the result (HEAD): the record, then one HEAD of the output; no result byte is read. */
   async function headResult(id: string, tenant: string, conditions: ResultConditions, clientSignal?: AbortSignal): Promise<ResultHead> {
     const d = deadline(deps.readBudgetMs, clientSignal)
     try {
-      const { output, notCompleted } = await resultOf(id, tenant, d.signal)
-      const info = await store.head(output, d.signal)
-      if (info === undefined) throw await notCompleted()
-      const answer = evaluateConditions(info, conditions)
-      return { statusCode: answer.status, headers: resultHeaders(id, info, answer) }
+      const { output, noOutput } = await resultOf(id, tenant, d.signal)
+      for (;;) {
+        const info = await store.head(output, d.signal)
+        if (info === undefined) {
+          await noOutput()
+          continue
+        }
+        const answer = evaluateConditions(info, conditions)
+        return { statusCode: answer.status, headers: resultHeaders(id, info, answer) }
+      }
     } finally {
       d.clear()
     }
@@ -420,19 +435,27 @@ export function createJobService(deps: JobServiceDeps) {
     // client reads it (a stalled S3 is caught by the store's stall watch, a stalled client by the route's).
     const d = deadline(deps.readBudgetMs, clientSignal)
     try {
-      const { output, notCompleted } = await resultOf(id, tenant, d.signal)
-      // A range needs the size first (suffix ranges, 416 with the size), If-None-Match the ETag (a
-      // 304 reads no body); an unconditional whole read is one GET.
-      let answer: ResultAnswer = { status: 200 }
-      if (needsHead(conditions)) {
-        const info = await store.head(output, d.signal)
-        if (info === undefined) throw await notCompleted()
-        answer = evaluateConditions(info, conditions)
-        if (answer.status === 304) return { statusCode: 304, headers: resultHeaders(id, info, answer) }
+      const { output, noOutput } = await resultOf(id, tenant, d.signal)
+      for (;;) {
+        // A range needs the size first (suffix ranges, 416 with the size), If-None-Match the ETag (a
+        // 304 reads no body); an unconditional whole read is one GET.
+        let answer: ResultAnswer = { status: 200 }
+        if (needsHead(conditions)) {
+          const info = await store.head(output, d.signal)
+          if (info === undefined) {
+            await noOutput()
+            continue
+          }
+          answer = evaluateConditions(info, conditions)
+          if (answer.status === 304) return { statusCode: 304, headers: resultHeaders(id, info, answer) }
+        }
+        const got = await store.get(output, { ...(answer.status === 206 ? { range: answer.range } : {}), signal: d.signal })
+        if (got === undefined) {
+          await noOutput()
+          continue
+        }
+        return { statusCode: answer.status, headers: resultHeaders(id, got, answer), body: got.body }
       }
-      const got = await store.get(output, { ...(answer.status === 206 ? { range: answer.range } : {}), signal: d.signal })
-      if (got === undefined) throw await notCompleted()
-      return { statusCode: answer.status, headers: resultHeaders(id, got, answer), body: got.body }
     } finally {
       d.clear()
     }

@@ -81,3 +81,56 @@ t.test('a job that is not completed is still 409 for a conditional request', asy
   store.objects.delete(`out/results/${id}.out`)
   t.equal((await app.inject({ url: `/jobs/${id}/result`, headers: { 'if-none-match': '*' } })).statusCode, 409)
 })
+
+t.test('a job that completes while its result is asked for: the result, not a 409 that says completed (the fuzz run found a 500)', async (t) => {
+  const ctx = await buildTestApp()
+  t.teardown(() => ctx.app.close())
+  const res = await ctx.app.inject({ method: 'POST', url: '/models/text/jobs', headers: { 'content-type': 'text/plain' }, payload: 'Some text.' })
+  const id = res.json().id as string
+  const output = { bucket: 'out', key: `results/${id}.out` }
+  const { store } = ctx
+  const get = store.get.bind(store)
+  const head = store.head.bind(store)
+  // The output is written by the endpoint just after the gateway's first look at it.
+  for (const [method, first] of [
+    ['GET', 'get'],
+    ['HEAD', 'head'],
+  ] as const) {
+    const looks: string[] = []
+    let written = false
+    const look = async <R>(what: string, loc: { key: string }, read: () => Promise<R>): Promise<R> => {
+      if (loc.key !== output.key) return read()
+      looks.push(what)
+      const answer = await read()
+      if (!written && what === first) {
+        written = true
+        await store.putSmall(output, '{"done":true}', 'application/json')
+      }
+      return answer
+    }
+    store.get = (loc, o) => look('get', loc, () => get(loc, o))
+    store.head = (loc) => look('head', loc, () => head(loc))
+    const answer = await ctx.app.inject({ method, url: `/jobs/${id}/result` })
+    t.equal(answer.statusCode, 200, `${method}: ${answer.body}`)
+    if (method === 'GET') t.equal(answer.body, '{"done":true}')
+    t.ok(looks.length >= 2, `${method}: looked again (${looks.join(', ')})`)
+    await store.delete(output)
+  }
+})
+
+t.test('an output reported by the status check and then missing again is a 503, not a loop', async (t) => {
+  const ctx = await buildTestApp()
+  t.teardown(() => ctx.app.close())
+  const res = await ctx.app.inject({ method: 'POST', url: '/models/text/jobs', headers: { 'content-type': 'text/plain' }, payload: 'Some text.' })
+  const id = res.json().id as string
+  const output = { bucket: 'out', key: `results/${id}.out` }
+  await ctx.store.putSmall(output, 'x', 'text/plain')
+  const { store } = ctx
+  const get = store.get.bind(store)
+  let gets = 0
+  store.get = async (loc, o) => (loc.key === output.key ? (gets++, undefined) : get(loc, o))
+  const answer = await ctx.app.inject({ method: 'GET', url: `/jobs/${id}/result` })
+  t.equal(answer.statusCode, 503)
+  t.equal(answer.json().code, 'upstream_unavailable')
+  t.equal(gets, 2, 'two reads, then the answer')
+})
