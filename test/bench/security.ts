@@ -8,7 +8,7 @@
  *     floods the same gateway at concurrency 32 from another thread — once with a limit of 600 requests per minute (its
  *     flood is answered 429) and once with no limit (its flood is served);
  *   - shedding thresholds: the load issue's bursts (1,000 small jobs at concurrency 64, then 64
- *     concurrent 8 MiB uploads) against a keyed gateway with the default load-shedding threshold,
+ *     concurrent 16 MiB uploads, as the load benchmark sends) against a keyed gateway with the default load-shedding threshold,
  *     counting 503 overloaded answers and reading the gateway's longest event-loop delay every second.
  */
 import type { ChildProcess } from 'node:child_process'
@@ -96,7 +96,7 @@ async function burstAgainst(url: string, authorization: string) {
   const jobs = await fire(1000, 64, () => call(agent, `${url}/models/bench-text/jobs`, 'POST', { authorization, 'content-type': 'text/plain', 'content-length': String(text.length) }, text.toString()))
   await new Promise((r) => setTimeout(r, 1100))
   phase = 'uploads'
-  const big = Buffer.alloc(8 * 1024 * 1024, 'a')
+  const big = Buffer.alloc(16 * 1024 * 1024, 'a')
   const uploads = await fire(64, 64, () =>
     new Promise<{ status: number | string }>((resolve, reject) => {
       const req = request(`${url}/models/bench-text/jobs`, { method: 'POST', agent, headers: { authorization, 'content-type': 'text/plain', 'content-length': String(big.length) } }, (res) => {
@@ -220,7 +220,7 @@ async function main() {
     const burst = await burstAgainst(gateways.keys3.url, `Bearer ${KEY}`)
     console.log(`\nshedding thresholds (limits.maxEventLoopDelayMs default): keyed gateway`)
     console.log(`  1,000 jobs at concurrency 64: ${burst.jobs.seconds.toFixed(1)} s, answers ${JSON.stringify(burst.jobs.statuses)}`)
-    console.log(`  64 concurrent 8 MiB uploads:  ${burst.uploads.seconds.toFixed(1)} s, answers ${JSON.stringify(burst.uploads.statuses)}`)
+    console.log(`  64 concurrent 16 MiB uploads: ${burst.uploads.seconds.toFixed(1)} s, answers ${JSON.stringify(burst.uploads.statuses)}`)
     // The longest single delay bounds the mean that under-pressure compares with its threshold.
     console.log(`  longest event-loop delay seen: jobs ${(burst.lag.jobs * 1000).toFixed(1)} ms, uploads ${(burst.lag.uploads * 1000).toFixed(1)} ms (threshold on the 1 s mean: 1000 ms); shed ${burst.shed}`)
     console.log(JSON.stringify({ keyCheck, isolation: iso, burst }))
