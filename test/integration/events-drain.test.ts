@@ -1,24 +1,13 @@
 import t, { type Test } from 'tap'
 import { drain } from '../../src/drain.js'
-import { holdingContainer } from '../helpers/holding-container.js'
+import { heldStack, readEvents, settledWithin } from '../helpers/held-stack.js'
 import { sampleSum, scrape } from '../helpers/prometheus.js'
-import { startTestStack } from '../helpers/stack.js'
 import { waitFor } from '../services/webhooks-fixtures.js'
 
-/** The local stack with one async model whose container holds every invocation; one job submitted and held. */
+/** The held stack with one job submitted and held (released at the end, so that the local runtime is not left holding an invocation). */
 async function heldJob(t: Test) {
-  const container = await holdingContainer(t)
-  const it = await startTestStack(t, {
-    endpoints: [{ name: 'held-async', mode: 'async', handler: 'summarize', containerUrl: container.url, maxConcurrentInvocationsPerInstance: 4, instanceCount: 1 }],
-    models: { held: { mode: 'async', endpointName: 'held-async', contentTypes: ['text/plain'], maxBytes: 1024 } },
-    configure: (c) => ({ ...c, waits: { ...c.waits, minPollIntervalMs: 100, maxPollIntervalMs: 300, heartbeatMs: 1000 } }),
-  })
-  const arrival = container.nextArrival()
-  const res = await fetch(`${it.baseUrl}/models/held/jobs`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'drain me' })
-  t.equal(res.status, 202)
-  const { id } = (await res.json()) as { id: string }
-  await arrival
-  // Released at the end, so that the local runtime is not left holding an invocation.
+  const { it, container, submit } = await heldStack(t)
+  const id = await submit('drain me')
   t.teardown(() => container.release())
   return { it, id }
 }
@@ -30,25 +19,12 @@ async function openEvents(baseUrl: string, id: string) {
   return res
 }
 
-/** The whole stream, read to its end (rejects if it is cut rather than ended), split into events. */
-async function readToEnd(res: Response) {
-  const text = await res.text()
-  const events = text
-    .split('\n\n')
-    .filter((block) => block.includes('data: '))
-    .map((block) => Object.fromEntries(block.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)])))
-  return { text, events: events as Array<{ id: string; event: string; data: string }> }
-}
-
-const settledWithin = async <T>(p: Promise<T>, ms: number): Promise<boolean> =>
-  Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))])
-
 t.test('a drain ends an open event stream cleanly; its last event is the current state', async (t) => {
   const { it, id } = await heldJob(t)
   const res = await openEvents(it.baseUrl, id)
   t.equal(res.status, 200)
   t.match(res.headers.get('content-type'), /^text\/event-stream/)
-  const read = readToEnd(res)
+  const read = readEvents(res)
   t.notOk(await settledWithin(read, 300), 'the stream stays open while the job runs')
   it.app.lifecycle.startDrain()
   const { text, events } = await read
@@ -64,7 +40,7 @@ t.test('a drain ends an open event stream cleanly; its last event is the current
 t.test('a full drain is not held up by an open event stream, and the stream completes', async (t) => {
   const { it, id } = await heldJob(t)
   const res = await openEvents(it.baseUrl, id)
-  const read = readToEnd(res)
+  const read = readEvents(res)
   const drained = drain(it.app, 30_000)
   // The stream would last as long as the job (held here until the end of the test).
   t.ok(await settledWithin(drained, 5_000), 'drained within 5 s, well before its 30 s deadline')

@@ -1,8 +1,7 @@
 import t, { type Test } from 'tap'
 import type { Config } from '../../src/config.js'
-import { holdingContainer } from '../helpers/holding-container.js'
+import { heldStack as sharedHeldStack } from '../helpers/held-stack.js'
 import { sampleSum, scrape, type Sample } from '../helpers/prometheus.js'
-import { startTestStack } from '../helpers/stack.js'
 import { startReceiver, waitFor, webhookConfig } from '../services/webhooks-fixtures.js'
 
 /**
@@ -11,19 +10,9 @@ import { startReceiver, waitFor, webhookConfig } from '../services/webhooks-fixt
  * polled on /metrics in bounded loops, never slept for.
  */
 
-/** The local stack with one async model whose container holds every invocation until released. */
+/** The held stack (helpers/held-stack.ts, bodies up to 64 KiB) and reads of its /metrics. */
 async function heldStack(t: Test, options: { sns?: boolean; configure?: (c: Config) => Config } = {}) {
-  const container = await holdingContainer(t)
-  const it = await startTestStack(t, {
-    ...(options.sns === true ? { sns: true } : {}),
-    endpoints: [{ name: 'held-async', mode: 'async', handler: 'summarize', containerUrl: container.url, maxConcurrentInvocationsPerInstance: 4, instanceCount: 1 }],
-    models: { held: { mode: 'async', endpointName: 'held-async', contentTypes: ['text/plain'], maxBytes: 64 * 1024 } },
-    configure: (c) => {
-      // Without SNS a watcher checks S3 every 100 to 300 ms: an end is seen well within a second.
-      const fast = options.sns === true ? c : { ...c, waits: { ...c.waits, minPollIntervalMs: 100, maxPollIntervalMs: 300 } }
-      return options.configure ? options.configure(fast) : fast
-    },
-  })
+  const { it, container } = await sharedHeldStack(t, { ...options, maxBytes: 64 * 1024 })
   const metrics = () => scrape(`${it.baseUrl}/metrics`)
   /** Polls /metrics until `check` holds on a scrape; returns that scrape. */
   const metricsWhen = async (what: string, check: (s: Sample[]) => boolean, timeoutMs = 30_000): Promise<Sample[]> => {

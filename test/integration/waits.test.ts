@@ -1,30 +1,7 @@
-import t, { type Test } from 'tap'
-import { holdingContainer } from '../helpers/holding-container.js'
+import t from 'tap'
+import { heldStack, readEvents, settledWithin } from '../helpers/held-stack.js'
 import { bearer, KEYS, withKeys } from '../helpers/auth.js'
-import { startTestStack } from '../helpers/stack.js'
 
-/** The local stack with one async model whose container holds every invocation until released. */
-async function heldStack(t: Test) {
-  const container = await holdingContainer(t)
-  const it = await startTestStack(t, {
-    endpoints: [{ name: 'held-async', mode: 'async', handler: 'summarize', containerUrl: container.url, maxConcurrentInvocationsPerInstance: 4, instanceCount: 1 }],
-    models: { held: { mode: 'async', endpointName: 'held-async', contentTypes: ['text/plain'], maxBytes: 1024 } },
-    // Checks of a watched job from every 100 ms up to 300 ms: an end is seen well within a second.
-    configure: (c) => ({ ...c, waits: { ...c.waits, minPollIntervalMs: 100, maxPollIntervalMs: 300, heartbeatMs: 1000 } }),
-  })
-  const submit = async (text: string) => {
-    const arrival = container.nextArrival()
-    const res = await fetch(`${it.baseUrl}/models/held/jobs`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: text })
-    t.equal(res.status, 202)
-    const id = ((await res.json()) as { id: string }).id
-    await arrival
-    return id
-  }
-  return { it, container, submit }
-}
-
-const settledWithin = async <T>(p: Promise<T>, ms: number): Promise<boolean> =>
-  Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))])
 
 t.test('?wait=N returns within a second of completion; every waiter of the job gets it', async (t) => {
   const { it, container, submit } = await heldStack(t)
@@ -65,15 +42,6 @@ t.test('a drain ends waits with the current state, not an error', async (t) => {
   container.release()
 })
 
-/** Reads an SSE stream to its end: the events (id, event, data) and the comment lines. */
-async function readEvents(res: Response) {
-  const text = await res.text()
-  const events = text
-    .split('\n\n')
-    .filter((block) => block.includes('data: '))
-    .map((block) => Object.fromEntries(block.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)])))
-  return { text, events: events as Array<{ id: string; event: string; data: string }> }
-}
 
 t.test('SSE: the status now, then the final one, then the end; a reconnect after it is a 204', async (t) => {
   const { it, container, submit } = await heldStack(t)
@@ -150,16 +118,8 @@ t.test('DELETE of a job in progress cancels it; its data goes once the endpoint 
 })
 
 t.test('waits, events and DELETE of another tenant\'s job are 404s, and delete nothing', async (t) => {
-  const container = await holdingContainer(t)
-  const it = await startTestStack(t, {
-    endpoints: [{ name: 'held-async', mode: 'async', handler: 'summarize', containerUrl: container.url, maxConcurrentInvocationsPerInstance: 4, instanceCount: 1 }],
-    models: { held: { mode: 'async', endpointName: 'held-async', contentTypes: ['text/plain'], maxBytes: 1024 } },
-    configure: withKeys(),
-  })
-  const arrival = container.nextArrival()
-  const created = await fetch(`${it.baseUrl}/models/held/jobs`, { method: 'POST', headers: { ...bearer(KEYS.acmeWeb), 'content-type': 'text/plain' }, body: 'mine' })
-  const { id } = (await created.json()) as { id: string }
-  await arrival
+  const { it, container, submit } = await heldStack(t, { configure: withKeys() })
+  const id = await submit('mine', bearer(KEYS.acmeWeb))
   const other = bearer(KEYS.globex)
   for (const [method, path] of [['GET', `/jobs/${id}?wait=5`], ['GET', `/jobs/${id}/events`], ['DELETE', `/jobs/${id}`]] as const) {
     const res = await fetch(`${it.baseUrl}${path}`, { method, headers: other })
@@ -172,18 +132,12 @@ t.test('waits, events and DELETE of another tenant\'s job are 404s, and delete n
 })
 
 t.test('SNS: a locally signed notification ends a wait at once; a forged one is refused', async (t) => {
-  const container = await holdingContainer(t)
-  const it = await startTestStack(t, {
+  const { it, container, submit } = await heldStack(t, {
     sns: true,
-    endpoints: [{ name: 'held-async', mode: 'async', handler: 'summarize', containerUrl: container.url, maxConcurrentInvocationsPerInstance: 4, instanceCount: 1 }],
-    models: { held: { mode: 'async', endpointName: 'held-async', contentTypes: ['text/plain'], maxBytes: 1024 } },
     // Polling alone would find the end only after 60 s: only the notification can end the wait sooner.
     configure: (c) => ({ ...c, waits: { ...c.waits, minPollIntervalMs: 60_000, maxPollIntervalMs: 60_000 } }),
   })
-  const arrival = container.nextArrival()
-  const created = await fetch(`${it.baseUrl}/models/held/jobs`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'notify me' })
-  const { id } = (await created.json()) as { id: string }
-  await arrival
+  const id = await submit('notify me')
   const wait = fetch(`${it.baseUrl}/jobs/${id}?wait=50`)
   t.notOk(await settledWithin(wait, 300))
   const releasedAt = Date.now()

@@ -3,11 +3,8 @@ import { buildTestApp } from '../helpers/app.js'
 
 /** A completed job whose output has `contentType`, and a log of the S3 calls made on that output. */
 async function completed(t: Test, contentType: string, body = '0123456789') {
-  const ctx = await buildTestApp()
-  t.teardown(() => ctx.app.close())
-  const res = await ctx.app.inject({ method: 'POST', url: '/models/text/jobs', headers: { 'content-type': 'text/plain' }, payload: 'Some text.' })
-  const id = res.json().id as string
-  const output = { bucket: 'out', key: `results/${id}.out` }
+  const ctx = await submitted(t)
+  const { id, output } = ctx
   await ctx.store.putSmall(output, body, contentType)
   const calls: string[] = []
   const { store } = ctx
@@ -82,13 +79,18 @@ t.test('a job that is not completed is still 409 for a conditional request', asy
   t.equal((await app.inject({ url: `/jobs/${id}/result`, headers: { 'if-none-match': '*' } })).statusCode, 409)
 })
 
-t.test('a job that completes while its result is asked for: the result, not a 409 that says completed (the fuzz run found a 500)', async (t) => {
+/** A job just submitted (its output not written yet) and where its output goes. */
+async function submitted(t: Test) {
   const ctx = await buildTestApp()
   t.teardown(() => ctx.app.close())
   const res = await ctx.app.inject({ method: 'POST', url: '/models/text/jobs', headers: { 'content-type': 'text/plain' }, payload: 'Some text.' })
   const id = res.json().id as string
-  const output = { bucket: 'out', key: `results/${id}.out` }
-  const { store } = ctx
+  return { ...ctx, id, output: { bucket: 'out', key: `results/${id}.out` } }
+}
+
+t.test('a job that completes while its result is asked for: the result, not a 409 that says completed (the fuzz run found a 500)', async (t) => {
+  const ctx = await submitted(t)
+  const { store, id, output } = ctx
   const get = store.get.bind(store)
   const head = store.head.bind(store)
   // The output is written by the endpoint just after the gateway's first look at it.
@@ -119,13 +121,9 @@ t.test('a job that completes while its result is asked for: the result, not a 40
 })
 
 t.test('an output reported by the status check and then missing again is a 503, not a loop', async (t) => {
-  const ctx = await buildTestApp()
-  t.teardown(() => ctx.app.close())
-  const res = await ctx.app.inject({ method: 'POST', url: '/models/text/jobs', headers: { 'content-type': 'text/plain' }, payload: 'Some text.' })
-  const id = res.json().id as string
-  const output = { bucket: 'out', key: `results/${id}.out` }
-  await ctx.store.putSmall(output, 'x', 'text/plain')
-  const { store } = ctx
+  const ctx = await submitted(t)
+  const { store, id, output } = ctx
+  await store.putSmall(output, 'x', 'text/plain')
   const get = store.get.bind(store)
   let gets = 0
   store.get = async (loc, o) => (loc.key === output.key ? (gets++, undefined) : get(loc, o))
