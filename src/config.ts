@@ -101,10 +101,6 @@ function readConfigFile(path: string): unknown {
   return ext === '.json' ? JSON.parse(text) : parseYaml(text)
 }
 
-/**
- * Reads the configuration from `env` (and the file it names). Throws a ConfigError naming every bad
- * key — environment variables by their name, file keys by their path — at once.
- */
 /** Variables AWS compute sets for its workloads' credentials (EKS IRSA and Pod Identity, ECS, Lambda). */
 const AWS_COMPUTE_VARIABLES = [
   'AWS_WEB_IDENTITY_TOKEN_FILE',
@@ -114,6 +110,10 @@ const AWS_COMPUTE_VARIABLES = [
   'AWS_LAMBDA_FUNCTION_NAME',
 ] as const
 
+/**
+ * Reads the configuration from `env` (and the file it names). Throws a ConfigError naming every bad
+ * key — environment variables by their name, file keys by their path — at once.
+ */
 export function loadConfig(env: Record<string, string | undefined>, readFile: (path: string) => unknown = readConfigFile): Config {
   const problems: string[] = []
   let raw: unknown = {}
