@@ -102,7 +102,7 @@ function readConfigFile(path: string): unknown {
 }
 
 /** Variables AWS compute sets for its workloads' credentials (EKS IRSA and Pod Identity, ECS, Lambda). */
-const AWS_COMPUTE_VARIABLES = [
+export const AWS_COMPUTE_VARIABLES = [
   'AWS_WEB_IDENTITY_TOKEN_FILE',
   'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
   'AWS_CONTAINER_CREDENTIALS_FULL_URI',

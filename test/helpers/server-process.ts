@@ -2,13 +2,20 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { AWS_COMPUTE_VARIABLES } from '../../src/config.js'
 import { eventually } from './upload-client.js'
 
 const serverEntry = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
 
-/** src/server.ts in a process of its own, under this test's loader (as `npm start` runs the built JS). */
+/**
+ * src/server.ts in a process of its own, under this test's loader (as `npm start` runs the built JS).
+ * Without the variables of AWS compute the tests may run on (CodeBuild, a runner on EKS): with them
+ * the gateway refuses to start the local stack these tests are about.
+ */
 export function spawnServer(env: Record<string, string>, stderr: 'pipe' | 'inherit' = 'pipe', detached = false): ChildProcess {
-  return spawn(process.execPath, [...process.execArgv, serverEntry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', stderr], detached })
+  const inherited: NodeJS.ProcessEnv = { ...process.env }
+  for (const name of AWS_COMPUTE_VARIABLES) delete inherited[name]
+  return spawn(process.execPath, [...process.execArgv, serverEntry], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', stderr], detached })
 }
 
 /** Reads the server's log until it says where it listens (undefined if it exits first); its output keeps flowing. */
